@@ -1,0 +1,141 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Only versions present in the local package mirror resolve; keep these pinned ranges in step with it.
+let package = Package(
+    name: "outbox-relay",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "PulsarClient", targets: ["PulsarClient"]),
+        .library(name: "CDCRelay", targets: ["CDCRelay"]),
+        .library(name: "API", targets: ["API"]),
+        .library(name: "OutboxCore", targets: ["OutboxCore"]),
+        .executable(name: "products-api", targets: ["products-api"]),
+        .executable(name: "cdc-relay", targets: ["cdc-relay"]),
+        .executable(name: "pulsar-cli", targets: ["pulsar-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", "2.101.2"..<"2.102.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", exact: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", exact: "1.3.0"),
+    ],
+    targets: [
+        // MARK: shared configuration and migrations (owned by the foundation)
+        .target(
+            name: "OutboxCore",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Pulsar client
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "PulsarClient",
+            dependencies: [
+                "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            exclude: ["Protocol/Proto/PulsarApi.proto"]
+        ),
+        .executableTarget(
+            name: "pulsar-cli",
+            dependencies: [
+                "PulsarClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: CDC relay
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(
+            name: "CDCRelay",
+            dependencies: [
+                "CLibPQ",
+                "PulsarClient",
+                "OutboxCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .executableTarget(
+            name: "cdc-relay",
+            dependencies: [
+                "CDCRelay",
+                "OutboxCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Products API
+        .target(
+            name: "API",
+            dependencies: [
+                "OutboxCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "products-api",
+            dependencies: [
+                "API",
+                "OutboxCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: tests
+        .testTarget(name: "OutboxCoreTests", dependencies: ["OutboxCore"]),
+        .testTarget(
+            name: "PulsarClientTests",
+            dependencies: [
+                "PulsarClient",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "CDCRelayTests", dependencies: ["CDCRelay", "OutboxCore"]),
+        .testTarget(
+            name: "APITests",
+            dependencies: [
+                "API",
+                "OutboxCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "API", "CDCRelay", "PulsarClient", "OutboxCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

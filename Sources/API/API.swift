@@ -1,0 +1,1 @@
+// Placeholder: the API issue fills this module.

@@ -1,0 +1,1 @@
+// Placeholder: the CDC relay issue fills this module.

@@ -1,0 +1,1 @@
+// Module placeholder until the foundation lands its configuration and migrations.

@@ -1,0 +1,1 @@
+// Placeholder: the PulsarClient issue fills this module.

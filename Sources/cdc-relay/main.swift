@@ -1,0 +1,1 @@
+print("cdc-relay: not built yet")

@@ -1,0 +1,1 @@
+print("products-api: not built yet")

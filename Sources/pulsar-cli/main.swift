@@ -1,0 +1,1 @@
+print("pulsar-cli: not built yet")
