@@ -78,6 +78,8 @@ enum TestStack {
         guard result.status == 0 else {
             throw CommandFailed(command: "pulsar_consume.py", status: result.status, output: result.output)
         }
-        return try JSONDecoder().decode(Consumed.self, from: Data(result.output.utf8))
+        // The official client logs to stdout too: the JSON is the last line.
+        let json = result.output.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""
+        return try JSONDecoder().decode(Consumed.self, from: Data(json.utf8))
     }
 }
