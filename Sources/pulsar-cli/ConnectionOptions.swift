@@ -36,7 +36,8 @@ struct ConnectionOptions: ParsableArguments {
         configuration.tlsHostnameVerification = !tlsNoHostnameVerification
         configuration.operationTimeout = .seconds(15)
         var logger = Logger(label: "pulsar-cli")
-        logger.logLevel = .error
+        // PULSAR_CLI_LOG_LEVEL=debug shows the client's own log lines (on stderr).
+        logger.logLevel = ProcessInfo.processInfo.environment["PULSAR_CLI_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error
         return PulsarClient(configuration: configuration, logger: logger)
     }
 }

@@ -34,7 +34,7 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Option(name: [.short, .customLong("subscription-name")], help: "Subscription name.")
     var subscription: String
 
-    @Option(name: [.short, .customLong("num-messages")], help: "Messages to receive; 0 = until Ctrl-C.")
+    @Option(name: [.customShort("n"), .customLong("num-messages")], help: "Messages to receive; 0 = until Ctrl-C.")
     var count: Int = 1
 
     @Option(name: [.customShort("t"), .customLong("type")], help: "Subscription type: shared, exclusive, failover, key_shared.")

@@ -15,7 +15,7 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(name: [.short, .customLong("messages")], help: "Message text; repeat for several messages.")
     var message: [String] = []
 
-    @Option(name: [.short, .customLong("num-produce")], help: "How many times to send the message(s).")
+    @Option(name: [.customShort("n"), .customLong("num-produce")], help: "How many times to send the message(s).")
     var count: Int = 1
 
     @Option(name: [.short, .customLong("key")], help: "Partition key.")

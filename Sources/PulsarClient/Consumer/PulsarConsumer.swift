@@ -186,6 +186,10 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
                 return false
             }
             guard proceed else { return }
+            // Always wait a little first: a broker that accepts the subscription and then drops
+            // the connection at once must not turn this into a busy loop.
+            try? await Task.sleep(for: delay)
+            delay = Swift.min(delay * 2, client.configuration.maxBackoff)
             do {
                 let assigned = inner.withLockedValue { inner in
                     defer { inner.assignedBrokerURL = nil }
@@ -193,15 +197,12 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
                 }
                 let connection = try await client.connection(forTopic: topic, assignedBrokerURL: assigned)
                 try await subscribe(on: connection, resubscribe: true)
-                delay = client.configuration.initialBackoff
             } catch {
                 if !Self.isRetryable(error) {
                     perform { $0.machine.state == .disconnected ? $0.machine.reconnectFailed(error: PulsarClientErrorBox(error)) : [] }
                     continue
                 }
                 logger.debug("re-subscribe failed, retrying in \(delay): \(error)")
-                try? await Task.sleep(for: delay)
-                delay = Swift.min(delay * 2, client.configuration.maxBackoff)
             }
         }
     }

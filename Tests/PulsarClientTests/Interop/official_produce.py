@@ -22,7 +22,8 @@ def main() -> int:
         producer = client.create_producer(
             topic,
             producer_name=producer_name,
-            compression_type=getattr(pulsar.CompressionType, compression),
+            # The Python enum spells it ZLib; accept the wire names.
+            compression_type=getattr(pulsar.CompressionType, {"ZLIB": "ZLib"}.get(compression, compression)),
             batching_enabled=(mode == "batched"),
             batching_max_messages=max(count, 2),
             batching_max_publish_delay_ms=50,
