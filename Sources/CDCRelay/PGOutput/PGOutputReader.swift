@@ -15,8 +15,9 @@ struct PGOutputReader {
 
     var offset: Int { buffer.readerIndex - startIndex }
 
-    func error(_ code: PGOutputError.Code, _ detail: String = "") -> PGOutputError {
-        PGOutputError(code: code, offset: offset, messageTag: tag, detail: detail)
+    /// An error at the current offset, or `rewind` bytes earlier to point at the field just read.
+    func error(_ code: PGOutputError.Code, _ detail: String = "", rewind: Int = 0) -> PGOutputError {
+        PGOutputError(code: code, offset: offset - rewind, messageTag: tag, detail: detail)
     }
 
     mutating func readUInt8(_ field: StaticString) throws(PGOutputError) -> UInt8 {
@@ -47,14 +48,14 @@ struct PGOutputReader {
     /// A non-negative Int16 count.
     mutating func readCount16(_ field: StaticString) throws(PGOutputError) -> Int {
         guard let value = buffer.readInteger(as: Int16.self) else { throw error(.truncated, "\(field)") }
-        guard value >= 0 else { throw error(.negativeLength, "\(field) = \(value)") }
+        guard value >= 0 else { throw error(.negativeLength, "\(field) = \(value)", rewind: 2) }
         return Int(value)
     }
 
     /// A non-negative Int32 length or count.
     mutating func readLength32(_ field: StaticString) throws(PGOutputError) -> Int {
         guard let value = buffer.readInteger(as: Int32.self) else { throw error(.truncated, "\(field)") }
-        guard value >= 0 else { throw error(.negativeLength, "\(field) = \(value)") }
+        guard value >= 0 else { throw error(.negativeLength, "\(field) = \(value)", rewind: 4) }
         return Int(value)
     }
 

@@ -66,8 +66,9 @@ public struct ReplicationConfiguration: Sendable {
             ("application_name", applicationName),
             ("connect_timeout", String(connectTimeoutSeconds)),
             ("replication", "database"),
-            // Fixed text formats for the walsender session, whatever the server defaults are.
-            ("options", "-c datestyle=ISO -c timezone=UTC -c extra_float_digits=3"),
+            // Fixed text formats for the walsender session, whatever the server defaults are;
+            // no NOTICEs (libpq would print them to stderr).
+            ("options", "-c datestyle=ISO -c timezone=UTC -c extra_float_digits=3 -c client_min_messages=warning"),
         ]
         if let password {
             pairs.insert(("password", password), at: 3)

@@ -272,13 +272,14 @@ final class ReplicationThread {
 
     private func finishStream(_ failure: ReplicationError?) {
         guard let current = stream else { return }
+        // Mark the mailbox first: a consumer that sees the end may call sendStatus at once.
+        mailbox.streamEnded(failure)
+        stream = nil
         if let failure {
             current.source.finish(failure)
         } else {
             current.source.finish()
         }
-        stream = nil
-        mailbox.streamEnded(failure)
     }
 
     private func dropConnection() {
