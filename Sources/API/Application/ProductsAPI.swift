@@ -14,13 +14,13 @@ public enum ProductsAPI {
         metrics: APIMetrics
     ) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
-        var routes = RouteTable()
-        let products = ProductController(store: store, ids: ids, settings: settings, metrics: metrics)
-        let operations = OperationsController(store: store, readinessTimeout: settings.readinessTimeout, metrics: metrics)
-        products.register(on: router, routes: &routes)
-        operations.register(on: router, routes: &routes)
+        let routes = RouteTable()
+        // Middleware first: Hummingbird wraps each route with the middleware present when the
+        // route is added.
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ProblemMiddleware(routes: routes, metrics: metrics))
+        ProductController(store: store, ids: ids, settings: settings, metrics: metrics).register(on: router, routes: routes)
+        OperationsController(store: store, readinessTimeout: settings.readinessTimeout, metrics: metrics).register(on: router, routes: routes)
         return router
     }
 

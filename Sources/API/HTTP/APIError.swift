@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 
 /// Every failure the API reports. Rendered as an RFC 9457 problem document; `detail` is always

@@ -27,7 +27,7 @@ public struct IdempotencyKeyCleanupService: Service {
                     }
                 } catch {
                     // The database may be down; try again next round.
-                    logger.warning("idempotency key cleanup failed", metadata: ["error": "\(error.code)"])
+                    logger.warning("idempotency key cleanup failed", metadata: ["error": "\(error)"])
                 }
                 do { try await Task.sleep(for: interval) } catch { return }
             }

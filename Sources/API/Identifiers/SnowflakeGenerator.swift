@@ -25,7 +25,7 @@ public final class SnowflakeGenerator: Sendable {
 
     public func next() throws(SnowflakeError) -> SnowflakeID {
         let now = clock()
-        return try state.withLock { (state) throws(SnowflakeError) -> SnowflakeID in
+        return try state.withLock { (state: inout SnowflakeState) throws(SnowflakeError) -> SnowflakeID in
             try state.next(nowMillisSince1970: now)
         }
     }

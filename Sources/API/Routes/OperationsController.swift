@@ -7,7 +7,7 @@ struct OperationsController: Sendable {
     let readinessTimeout: Duration
     let metrics: APIMetrics
 
-    func register(on router: Router<APIRequestContext>, routes: inout RouteTable) {
+    func register(on router: Router<APIRequestContext>, routes: RouteTable) {
         router.get("/health/live", use: live)
         router.get("/health/ready", use: ready)
         router.get("/metrics", use: exposition)

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -21,7 +22,7 @@ struct ProductController: Sendable {
     let settings: ProductsAPISettings
     let metrics: APIMetrics?
 
-    func register(on router: Router<APIRequestContext>, routes: inout RouteTable) {
+    func register(on router: Router<APIRequestContext>, routes: RouteTable) {
         router.post("/products", use: create)
         router.get("/products/{id}", use: show)
         router.get("/products", use: list)

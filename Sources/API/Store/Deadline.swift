@@ -34,7 +34,7 @@ private final class DeadlineRace<T: Sendable>: Sendable {
     private let state = Mutex(State())
 
     func start(continuation: CheckedContinuation<T, any Error>, limit: Duration, operation: @escaping @Sendable () async throws -> T) {
-        let cancelled = state.withLock { state -> Bool in
+        let cancelled = state.withLock { (state: inout State) -> Bool in
             if state.cancelledEarly { return true }
             state.continuation = continuation
             return false
@@ -67,7 +67,7 @@ private final class DeadlineRace<T: Sendable>: Sendable {
     }
 
     private func finish(with result: Result<T, any Error>, markCancelled: Bool = false) {
-        let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+        let (continuation, tasks) = state.withLock { (state: inout State) -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
             if markCancelled && state.continuation == nil { state.cancelledEarly = true }
             let continuation = state.continuation
             state.continuation = nil

@@ -40,7 +40,7 @@ public struct ProductStore: Sendable {
     ) async throws(APIError) -> CreateOutcome {
         guard let idempotency else {
             let inserted = try await run("create_product", logger: logger) { client in
-                try await client.execute(CreateProductStatement(parameters: parameters)).collect().first ?? 0
+                try await client.execute(CreateProductStatement(parameters: parameters)).collectAll().first ?? 0
             }
             guard inserted == 1 else { throw APIError.internalError(underlying: UnexpectedRowCount(count: inserted)) }
             return .created
@@ -54,12 +54,12 @@ public struct ProductStore: Sendable {
                 responseBody: idempotency.responseBody, ttlMilliseconds: ttlMilliseconds
             )
             let inserted = try await run("create_product_idempotent", logger: logger) { client in
-                try await client.execute(statement).collect().first ?? 0
+                try await client.execute(statement).collectAll().first ?? 0
             }
             if inserted == 1 { return .created }
             let lookup = LookupIdempotencyKeyStatement(key: idempotency.key, fingerprint: fingerprint)
             let stored = try await run("lookup_idempotency_key", logger: logger) { client in
-                try await client.execute(lookup).collect().first
+                try await client.execute(lookup).collectAll().first
             }
             guard let stored, stored.isLive else { continue }
             guard stored.sameRequest else { return .keyReused }
@@ -73,13 +73,13 @@ public struct ProductStore: Sendable {
 
     func product(id: Int64, logger: Logger) async throws(APIError) -> Product? {
         try await run("fetch_product", logger: logger) { client in
-            try await client.execute(FetchProductStatement(id: id)).collect().first
+            try await client.execute(FetchProductStatement(id: id)).collectAll().first
         }
     }
 
     func products(after: Int64, limit: Int, logger: Logger) async throws(APIError) -> [Product] {
         try await run("list_products", logger: logger) { client in
-            try await client.execute(ListProductsStatement(after: after, limit: Int64(limit))).collect()
+            try await client.execute(ListProductsStatement(after: after, limit: Int64(limit))).collectAll()
         }
     }
 
@@ -87,7 +87,7 @@ public struct ProductStore: Sendable {
     public func ping(timeout: Duration, logger: Logger) async -> Bool {
         do {
             _ = try await withDeadline(timeout) { [client] in
-                try await client.query("SELECT 1", logger: logger).collect()
+                try await client.query("SELECT 1", logger: logger).collect().count
             }
             return true
         } catch {
