@@ -1,1 +1,0 @@
-// Placeholder: the API issue fills this module.

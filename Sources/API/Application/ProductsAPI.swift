@@ -1,0 +1,52 @@
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Assembles the HTTP application: router, middleware, and the services that run beside the
+/// server (the Postgres pool and the idempotency-key cleanup).
+public enum ProductsAPI {
+    /// The router alone (for `.router` tests and embedding).
+    public static func makeRouter(
+        settings: ProductsAPISettings,
+        store: ProductStore,
+        ids: SnowflakeGenerator,
+        metrics: APIMetrics
+    ) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        let routes = RouteTable()
+        // Middleware first: Hummingbird wraps each route with the middleware present when the
+        // route is added.
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: ProblemMiddleware(routes: routes, metrics: metrics))
+        ProductController(store: store, ids: ids, settings: settings, metrics: metrics).register(on: router, routes: routes)
+        OperationsController(store: store, readinessTimeout: settings.readinessTimeout, metrics: metrics).register(on: router, routes: routes)
+        return router
+    }
+
+    /// The full application. `client` must also run (it is added to the services here).
+    public static func makeApplication(
+        settings: ProductsAPISettings,
+        client: PostgresClient,
+        logger: Logger,
+        metrics: APIMetrics? = nil,
+        clock: @escaping SnowflakeGenerator.Clock = SnowflakeGenerator.systemClock
+    ) throws -> some ApplicationProtocol {
+        let metrics = metrics ?? APIMetrics(poolMaxConnections: settings.poolMaxConnections)
+        let store = ProductStore(
+            client: client, queryTimeout: settings.databaseTimeout, retryAfterSeconds: settings.retryAfterSeconds, metrics: metrics
+        )
+        let ids = try SnowflakeGenerator(workerID: settings.workerID, clock: clock)
+        let router = makeRouter(settings: settings, store: store, ids: ids, metrics: metrics)
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "products-api"),
+            logger: logger
+        )
+        app.addServices(client)
+        app.addServices(
+            IdempotencyKeyCleanupService(store: store, interval: settings.idempotencyCleanupInterval, logger: logger, metrics: metrics)
+        )
+        return app
+    }
+}

@@ -1,0 +1,73 @@
+import Prometheus
+import Synchronization
+
+/// The API's Prometheus metrics, on a registry owned by the application (not the global
+/// MetricsSystem), so several applications — as in tests — never share counters.
+public final class APIMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let databaseInFlight: Gauge
+    private let poolMaxConnections: Gauge
+    private static let latencyBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+        .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), poolMaxConnections: Int) {
+        self.registry = registry
+        self.databaseInFlight = registry.makeGauge(
+            descriptor: .init(metricName: "api_db_operations_in_flight", unitName: "", helpText: "Database operations in progress (approximates pool connections in use)")
+        )
+        self.poolMaxConnections = registry.makeGauge(
+            descriptor: .init(metricName: "api_db_pool_max_connections", unitName: "", helpText: "Configured maximum size of the Postgres connection pool")
+        )
+        self.poolMaxConnections.set(Double(poolMaxConnections))
+    }
+
+    func recordRequest(route: String, method: String, status: Int, duration: Duration) {
+        let labels = [("route", route), ("method", method), ("status", String(status))]
+        registry.makeCounter(
+            descriptor: .init(metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route, method and status"),
+            labels: labels
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: .init(metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
+            labels: [("route", route), ("method", method)],
+            buckets: Self.latencyBuckets
+        ).record(duration)
+    }
+
+    func databaseOperationStarted() {
+        databaseInFlight.increment()
+    }
+
+    func databaseOperationFinished(_ operation: String, duration: Duration) {
+        databaseInFlight.decrement()
+        registry.makeDurationHistogram(
+            descriptor: .init(metricName: "api_db_operation_duration", unitName: "seconds", helpText: "Database operation latency"),
+            labels: [("operation", operation)],
+            buckets: Self.latencyBuckets
+        ).record(duration)
+    }
+
+    func recordIdempotentReplay() {
+        registry.makeCounter(
+            descriptor: .init(metricName: "api_idempotent_replays", unitName: "total", helpText: "Creates answered from a stored idempotent response"),
+            labels: []
+        ).increment()
+    }
+
+    func recordExpiredKeysDeleted(_ count: Int) {
+        registry.makeCounter(
+            descriptor: .init(metricName: "api_idempotency_keys_expired_deleted", unitName: "total", helpText: "Expired idempotency keys removed by the cleanup task"),
+            labels: []
+        ).increment(by: Int64(count))
+    }
+
+    public func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(8192)
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

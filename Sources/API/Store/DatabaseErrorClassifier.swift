@@ -1,0 +1,34 @@
+import NIOCore
+import PostgresNIO
+
+/// Sorts database failures into "not reachable now" (503, retry later) and everything else (500,
+/// never detailed to the client).
+enum DatabaseErrorClassifier {
+    static func apiError(for error: any Error, retryAfterSeconds: Int) -> APIError {
+        if let error = error as? APIError { return error }
+        if isUnavailable(error) {
+            return .databaseUnavailable(retryAfterSeconds: retryAfterSeconds, underlying: error)
+        }
+        return .internalError(underlying: error)
+    }
+
+    static func isUnavailable(_ error: any Error) -> Bool {
+        if error is DeadlineExceeded { return true }
+        guard let error = error as? PSQLError else {
+            // Socket-level failures (connection refused, reset) may surface as plain NIO errors.
+            return error is IOError || error is ChannelError
+        }
+        switch error.code {
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            // 08: connection exception; 57P01-57P03: shutdown / cannot connect now;
+            // 53300: too many connections; 40001/40P01 are retryable too.
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300", "40001", "40P01"].contains(state)
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
+             .queryCancelled, .sslUnsupported, .failedToAddSSLHandler:
+            return true
+        default:
+            return false
+        }
+    }
+}

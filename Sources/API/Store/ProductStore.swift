@@ -1,0 +1,149 @@
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// All database access of the API. Every call is bounded by `queryTimeout` and reports an
+/// unreachable database as ``APIError/Code/databaseUnavailable`` (503), anything else as an
+/// internal error whose cause is logged but not returned.
+public struct ProductStore: Sendable {
+    public enum CreateOutcome: Sendable, Equatable {
+        case created
+        /// The key was used before with the same request: the stored response.
+        case replayed(statusCode: Int, body: String, resourceID: Int64?)
+        /// The key was used before with a different request.
+        case keyReused
+    }
+
+    public struct IdempotencyClaim: Sendable {
+        public var key: String
+        public var fingerprint: [UInt8]
+        public var responseBody: String
+        public var ttl: Duration
+    }
+
+    let client: PostgresClient
+    let queryTimeout: Duration
+    let retryAfterSeconds: Int
+    let metrics: APIMetrics?
+
+    public init(client: PostgresClient, queryTimeout: Duration, retryAfterSeconds: Int = 2, metrics: APIMetrics? = nil) {
+        self.client = client
+        self.queryTimeout = queryTimeout
+        self.retryAfterSeconds = retryAfterSeconds
+        self.metrics = metrics
+    }
+
+    func create(
+        parameters: CreateProductParameters,
+        idempotency: IdempotencyClaim?,
+        logger: Logger
+    ) async throws(APIError) -> CreateOutcome {
+        guard let idempotency else {
+            let inserted = try await run("create_product", logger: logger) { client in
+                try await client.execute(CreateProductStatement(parameters: parameters)).collectAll().first ?? 0
+            }
+            guard inserted == 1 else { throw APIError.internalError(underlying: UnexpectedRowCount(count: inserted)) }
+            return .created
+        }
+        let fingerprint = ByteBuffer(bytes: idempotency.fingerprint)
+        let ttlMilliseconds = max(1, idempotency.ttl.components.seconds * 1000 + idempotency.ttl.components.attoseconds / 1_000_000_000_000_000)
+        // A key can expire between the failed claim and the lookup; then claim it again (bounded).
+        for _ in 0..<3 {
+            let statement = CreateProductWithKeyStatement(
+                parameters: parameters, key: idempotency.key, fingerprint: fingerprint,
+                responseBody: idempotency.responseBody, ttlMilliseconds: ttlMilliseconds
+            )
+            let inserted = try await run("create_product_idempotent", logger: logger) { client in
+                try await client.execute(statement).collectAll().first ?? 0
+            }
+            if inserted == 1 { return .created }
+            let lookup = LookupIdempotencyKeyStatement(key: idempotency.key, fingerprint: fingerprint)
+            let stored = try await run("lookup_idempotency_key", logger: logger) { client in
+                try await client.execute(lookup).collectAll().first
+            }
+            guard let stored, stored.isLive else { continue }
+            guard stored.sameRequest else { return .keyReused }
+            guard let status = stored.statusCode, let body = stored.responseBody else {
+                throw APIError.internalError(underlying: UnexpectedRowCount(count: 0))
+            }
+            return .replayed(statusCode: status, body: body, resourceID: stored.resourceID)
+        }
+        throw APIError.databaseUnavailable(retryAfterSeconds: retryAfterSeconds, underlying: nil)
+    }
+
+    func product(id: Int64, logger: Logger) async throws(APIError) -> Product? {
+        try await run("fetch_product", logger: logger) { client in
+            try await client.execute(FetchProductStatement(id: id)).collectAll().first
+        }
+    }
+
+    func products(after: Int64, limit: Int, logger: Logger) async throws(APIError) -> [Product] {
+        try await run("list_products", logger: logger) { client in
+            try await client.execute(ListProductsStatement(after: after, limit: Int64(limit))).collectAll()
+        }
+    }
+
+    /// A trivial query: is the database reachable within `timeout`?
+    public func ping(timeout: Duration, logger: Logger) async -> Bool {
+        do {
+            _ = try await withDeadline(timeout) { [client] in
+                try await client.query("SELECT 1", logger: logger).collect().count
+            }
+            return true
+        } catch {
+            logger.debug("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
+            return false
+        }
+    }
+
+    /// Deletes expired idempotency keys in batches; returns how many went.
+    public func deleteExpiredIdempotencyKeys(batchSize: Int = 5_000, logger: Logger) async throws(APIError) -> Int {
+        var total = 0
+        while true {
+            let deleted = try await run("delete_expired_keys", logger: logger) { client in
+                let rows = try await client.query(
+                    """
+                    WITH d AS (
+                      DELETE FROM idempotency_keys WHERE key IN (
+                        SELECT key FROM idempotency_keys WHERE expires_at <= now() LIMIT \(Int64(batchSize))
+                      ) RETURNING 1
+                    ) SELECT count(*) FROM d
+                    """,
+                    logger: logger
+                )
+                var count: Int64 = 0
+                for try await row in rows.decode(Int64.self) { count = row }
+                return Int(count)
+            }
+            total += deleted
+            if deleted < batchSize { return total }
+        }
+    }
+
+    // MARK: execution
+
+    private func run<T: Sendable>(
+        _ operation: String,
+        logger: Logger,
+        _ body: @escaping @Sendable (PostgresClient) async throws -> T
+    ) async throws(APIError) -> T {
+        let started = ContinuousClock.now
+        metrics?.databaseOperationStarted()
+        defer { metrics?.databaseOperationFinished(operation, duration: ContinuousClock.now - started) }
+        do {
+            return try await withDeadline(queryTimeout) { [client] in try await body(client) }
+        } catch {
+            let mapped = DatabaseErrorClassifier.apiError(for: error, retryAfterSeconds: retryAfterSeconds)
+            logger.warning(
+                "database operation failed",
+                metadata: ["operation": "\(operation)", "error": "\(String(reflecting: error))", "status": "\(mapped.code.status.code)"]
+            )
+            throw mapped
+        }
+    }
+}
+
+struct UnexpectedRowCount: Error, CustomStringConvertible {
+    var count: Int64
+    var description: String { "create statement reported \(count) outbox rows, expected 1" }
+}

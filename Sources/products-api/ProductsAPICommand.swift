@@ -1,0 +1,77 @@
+import API
+import ArgumentParser
+import Hummingbird
+import Logging
+import OutboxCore
+import PostgresNIO
+import ServiceLifecycle
+
+@main
+struct ProductsAPICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "products-api",
+        abstract: "The products HTTP API of outbox-relay.",
+        subcommands: [Serve.self, Migrate.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API until SIGTERM/SIGINT (migrates first unless api.migrate_on_start is false).")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        var logger = Logger(label: "products-api")
+        logger.logLevel = configuration.log.level
+        let client = PostgresClient(configuration: configuration.database.postgresClientConfiguration(), backgroundLogger: logger)
+        let settings = ProductsAPISettings(configuration)
+
+        if configuration.api.migrateOnStart {
+            // The pool must run for the migrator to use it; stop it once migrations are done.
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                let report = try await Migrator(logger: logger).migrate(using: client)
+                logger.info("migrations done", metadata: ["applied": "\(report.applied)", "already_applied": "\(report.alreadyApplied)"])
+                group.cancelAll()
+            }
+        }
+        let serveClient = PostgresClient(configuration: configuration.database.postgresClientConfiguration(), backgroundLogger: logger)
+        let app = try ProductsAPI.makeApplication(settings: settings, client: serveClient, logger: logger)
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply the migrations in sql/ and exit.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        var logger = Logger(label: "products-api")
+        logger.logLevel = configuration.log.level
+        let client = PostgresClient(configuration: configuration.database.postgresClientConfiguration(), backgroundLogger: logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            let report = try await Migrator(logger: logger).migrate(using: client)
+            for name in report.applied { print("applied \(name)") }
+            print("\(report.applied.count) applied, \(report.alreadyApplied.count) already applied")
+            group.cancelAll()
+        }
+    }
+}
+
+extension ProductsAPISettings {
+    init(_ configuration: OutboxConfiguration) {
+        self.init(
+            host: configuration.server.host,
+            port: configuration.server.port,
+            workerID: configuration.api.workerID,
+            idempotencyKeyTTL: configuration.api.idempotencyKeyTTL,
+            maxBodyBytes: configuration.api.maxBodyBytes,
+            poolMaxConnections: configuration.database.poolSize
+        )
+    }
+}

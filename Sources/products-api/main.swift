@@ -1,1 +1,0 @@
-print("products-api: not built yet")

@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+@testable import API
+
+/// Builds the API's router over a ``TestDatabase`` and runs a HummingbirdTesting client on it.
+enum TestApp {
+    static func settings(
+        idempotencyKeyTTL: Duration = .seconds(3600),
+        databaseTimeout: Duration = .seconds(3)
+    ) -> ProductsAPISettings {
+        ProductsAPISettings(
+            host: "127.0.0.1", port: 0, workerID: 7, idempotencyKeyTTL: idempotencyKeyTTL,
+            databaseTimeout: databaseTimeout, readinessTimeout: .seconds(1), retryAfterSeconds: 2
+        )
+    }
+
+    static func application(
+        database: TestDatabase, settings: ProductsAPISettings = settings(),
+        clock: @escaping SnowflakeGenerator.Clock = SnowflakeGenerator.systemClock
+    ) throws -> some ApplicationProtocol {
+        let metrics = APIMetrics(poolMaxConnections: settings.poolMaxConnections)
+        let store = ProductStore(
+            client: database.client, queryTimeout: settings.databaseTimeout, retryAfterSeconds: settings.retryAfterSeconds, metrics: metrics
+        )
+        let router = ProductsAPI.makeRouter(settings: settings, store: store, ids: try SnowflakeGenerator(workerID: settings.workerID, clock: clock), metrics: metrics)
+        return Application(router: router)
+    }
+
+    static func json(_ object: [String: Any]) -> ByteBuffer {
+        ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: object)) ?? Data())
+    }
+
+    static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
+    static func headers(_ extra: [(String, String)]) -> HTTPFields {
+        var fields = jsonHeaders
+        for (name, value) in extra { if let name = HTTPField.Name(name) { fields[name] = value } }
+        return fields
+    }
+
+    static func object(_ body: ByteBuffer) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+    }
+}
