@@ -170,19 +170,19 @@ struct PGOutputDecoderTests {
 
     @Test func relationCacheKeepsLatestAndClears() {
         var cache = RelationCache()
-        cache.observe(.relation(relation))
+        cache.observe(.relation(sampleRelation))
         cache.observe(.type(TypeMessage(xid: nil, oid: 5, namespace: "", name: "t")))
         cache.observe(.begin(BeginMessage(finalLSN: LSN(1), commitTimestamp: 0, xid: 1)))
-        #expect(cache.relation(oid: relation.oid) == relation)
-        #expect(cache.relation(oid: relation.oid)?.columnIndex(named: "payload") == 1)
-        var changed = relation
+        #expect(cache.relation(oid: sampleRelation.oid) == sampleRelation)
+        #expect(cache.relation(oid: sampleRelation.oid)?.columnIndex(named: "payload") == 1)
+        var changed = sampleRelation
         changed.columns.removeLast()
         cache.observe(.relation(changed))
-        #expect(cache.relation(oid: relation.oid) == changed)
+        #expect(cache.relation(oid: sampleRelation.oid) == changed)
         #expect(cache.count == 1)
         #expect(cache.type(oid: 5)?.name == "t")
         cache.removeAll()
-        #expect(cache.relation(oid: relation.oid) == nil)
+        #expect(cache.relation(oid: sampleRelation.oid) == nil)
         #expect(cache.type(oid: 5) == nil)
     }
 
