@@ -10,7 +10,7 @@ import Testing
     .enabled(if: ReplicationTestStack.isAvailable && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
     .timeLimit(.minutes(3))
 )
-struct PostgresStopIntegrationTests {
+struct PostgresStopFaultTests {
     @Test func streamEndsWithATypedErrorWhenPostgresStops() async throws {
         let fixture = try ReplicationFixture()
         let session = ReplicationSession(configuration: try fixture.configuration(), logger: ReplicationTestStack.logger)
