@@ -2,6 +2,9 @@
 import FoundationEssentials
 #endif
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The local stack (scripts/stack) as seen from tests: broker URL, official-client python,
 /// fault injection. Integration suites use `.enabled(if: TestStack.shouldRun)` and call
@@ -38,9 +41,26 @@ enum TestStack {
         guard let script = environment["STACK_SCRIPT"], let name = environment["STACK_NAME"] else {
             throw Missing(variable: "STACK_SCRIPT / STACK_NAME")
         }
-        let result = try run(script, ["--name", name, command])
-        guard result.status == 0 else {
-            throw CommandFailed(command: "stack \(command)", status: result.status, output: result.output)
+        // posix_spawn + waitpid rather than Foundation.Process: broker-start leaves the broker
+        // running with inherited descriptors, and Process would wait for them to close.
+        let arguments = [script, "--name", name, command]
+        var pid: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let spawned = posix_spawn(&pid, script, &actions, nil, &argv, environ)
+        guard spawned == 0 else {
+            throw CommandFailed(command: "stack \(command)", status: spawned, output: "posix_spawn failed")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exitCode = (status >> 8) & 0xFF
+        guard status & 0x7F == 0, exitCode == 0 else {
+            throw CommandFailed(command: "stack \(command)", status: status, output: "")
         }
     }
 
