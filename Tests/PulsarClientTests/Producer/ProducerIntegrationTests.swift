@@ -124,7 +124,7 @@ import Testing
 }
 
 /// Restarts the shared broker: run alone.
-@Suite(.serialized, .enabled(if: TestStack.shouldRun)) struct ProducerBrokerRestartTests {
+@Suite(.serialized, .enabled(if: TestStack.shouldRun)) struct ProducerBrokerRestartFaultTests {
     @Test func brokerKilledMidSendLosesNothingAndKeepsOrder() async throws {
         let url = try TestStack.require()
         var configuration = PulsarClientConfiguration(serviceURL: url)
