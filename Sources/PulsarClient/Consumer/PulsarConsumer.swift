@@ -200,6 +200,8 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
                     defer { inner.assignedBrokerURL = nil }
                     return inner.assignedBrokerURL
                 }
+                // A shut-down client ends the consumer instead of retrying forever.
+                try client.checkOpen()
                 let connection = try await client.connection(forTopic: topic, assignedBrokerURL: assigned)
                 try await subscribe(on: connection, resubscribe: true)
             } catch {
