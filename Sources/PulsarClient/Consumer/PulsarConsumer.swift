@@ -153,6 +153,11 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
             _ = try await connection.request(subscribeCommand(requestID: requestID), requestID: requestID, timeout: client.configuration.operationTimeout)
         } catch {
             connection.unregisterConsumer(consumerID)
+            if error.code == .timeout {
+                // The broker may still create the consumer; drop it so the retry on this
+                // connection is not refused as a duplicate consumer id.
+                try? connection.send(PulsarCommands.closeConsumer(consumerID: consumerID, requestID: connection.nextRequestID()))
+            }
             // A retryable failure leaves the machine disconnected; the caller's loop retries.
             perform { $0.machine.subscribeFailed(requestID: requestID, error: PulsarClientErrorBox(error), retry: Self.isRetryable(error)) }
             throw error
@@ -195,6 +200,8 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
                     defer { inner.assignedBrokerURL = nil }
                     return inner.assignedBrokerURL
                 }
+                // A shut-down client ends the consumer instead of retrying forever.
+                try client.checkOpen()
                 let connection = try await client.connection(forTopic: topic, assignedBrokerURL: assigned)
                 try await subscribe(on: connection, resubscribe: true)
             } catch {

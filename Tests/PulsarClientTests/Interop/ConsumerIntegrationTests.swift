@@ -59,6 +59,28 @@ struct ConsumerIntegrationTests {
         await client.shutdown()
     }
 
+    @Test("every subscription type subscribes and receives the topic's messages", arguments: SubscriptionType.allCases)
+    func subscriptionTypes(type: SubscriptionType) async throws {
+        let topic = InteropStack.uniqueTopic("consume-type")
+        let client = try InteropStack.makeClient()
+        do {
+            let producer = try await client.createProducer(topic: topic)
+            for i in 0..<30 { _ = try await producer.send(PulsarOutgoingMessage("t-\(i)", key: "key-\(i % 5)")) }
+            let consumer = try await client.subscribe(
+                topic: topic, subscription: "type-\(type)",
+                options: ConsumerOptions(subscriptionType: type, initialPosition: .earliest, consumerName: "consumer-\(type)"))
+            // Counted by message id: pulsar-lite may repeat deliveries on exclusive/failover backlogs.
+            let messages = try await ReceiveHelper.receiveDistinct(consumer, count: 30, timeout: .seconds(30))
+            #expect(Set(messages.map { String(buffer: $0.payload) }) == Set((0..<30).map { "t-\($0)" }))
+            try await consumer.close()
+            try await producer.close()
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+    }
+
     @Test("acknowledged messages are not delivered again to the next consumer of the subscription")
     func acknowledgedStayAcknowledged() async throws {
         let topic = InteropStack.uniqueTopic("consume-acks")

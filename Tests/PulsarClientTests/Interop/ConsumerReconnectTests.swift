@@ -9,26 +9,14 @@ import Foundation
 import Foundation
 #endif
 
-/// Broker restarts on a private pulsar-lite (private_broker.sh), never on the shared one.
+/// Broker restarts on a private pulsar-lite (`PrivateBroker`), never on the shared one.
 @Suite("Consumer reconnect", .enabled(if: InteropStack.shouldRun), .serialized)
 struct ConsumerReconnectTests {
-    static let script = InteropStack.helperPath("private_broker.sh")
-
     @Test("after the broker is killed and restarted the consumer re-subscribes and gets every unacknowledged message")
     func resubscribeAfterBrokerRestart() async throws {
-        _ = try InteropStack.requirePython()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString.prefix(8))")
-        let port = try await TLSIntegrationTests.freePort()
-        let metricsPort = try await TLSIntegrationTests.freePort()
-        func start() async throws {
-            let output = try await HelperProcess.run("/bin/bash", [Self.script, "start", directory.path, "\(port)", "\(metricsPort)"], timeout: .seconds(60))
-            try #require(output.status == 0, "private broker did not start: \(output.stderr)")
-        }
-        func kill() async {
-            _ = try? await HelperProcess.run("/bin/bash", [Self.script, "kill", directory.path])
-        }
-        try await start()
-        let client = try InteropStack.makeClient(url: "pulsar://127.0.0.1:\(port)") {
+        let broker = try await PrivateBroker.make()
+        var process = try await broker.start()
+        let client = try InteropStack.makeClient(url: broker.url) {
             $0.initialBackoff = .milliseconds(100)
             $0.maxBackoff = .seconds(1)
         }
@@ -44,9 +32,9 @@ struct ConsumerReconnectTests {
 
             // Acks are fire-and-forget: give the broker a moment to store them before the crash.
             try await Task.sleep(for: .milliseconds(1500))
-            await kill()
+            await process.stop(kill: true)
             try await Task.sleep(for: .milliseconds(500))
-            try await start()
+            process = try await broker.start()
 
             for i in 0..<10 { _ = try await producer.send(PulsarOutgoingMessage("after-\(i)")) }
             // The 10 unacknowledged "before" messages are redelivered to the re-subscribed consumer,
@@ -64,12 +52,12 @@ struct ConsumerReconnectTests {
             try await consumer.close()
         } catch {
             await client.shutdown()
-            await kill()
-            try? FileManager.default.removeItem(at: directory)
+            await process.stop()
+            broker.remove()
             throw error
         }
         await client.shutdown()
-        await kill()
-        try? FileManager.default.removeItem(at: directory)
+        await process.stop()
+        broker.remove()
     }
 }

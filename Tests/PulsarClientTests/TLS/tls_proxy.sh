@@ -1,39 +1,39 @@
 #!/usr/bin/env bash
-# TLS terminator for tests: stunnel in front of a plain pulsar:// broker, with a throw-away CA.
+# Prepares a TLS terminator for tests: a throw-away CA, server certificates and an stunnel
+# configuration that forwards to a plain pulsar:// broker. The test then runs stunnel itself
+# (in the foreground, as its own child) and stops it by PID.
 #
-#   tls_proxy.sh start DIR BROKER_HOST:PORT GOOD_PORT WRONG_PORT
-#       Makes DIR/ca.pem (test CA), a server certificate for "localhost" served on GOOD_PORT and
-#       one for "wrong.invalid" served on WRONG_PORT (both signed by the CA), starts stunnel in
-#       the background and waits until both ports accept connections.
-#   tls_proxy.sh stop DIR
-#       Stops the stunnel started for DIR (by its PID file only).
+#   tls_proxy.sh prepare DIR BROKER_HOST:PORT GOOD_PORT WRONG_PORT
+#       DIR/ca.pem          the test CA
+#       DIR/stunnel.conf    service "good" on 127.0.0.1:GOOD_PORT with a certificate for
+#                           "localhost"; service "wrong" on 127.0.0.1:WRONG_PORT with one for
+#                           "wrong.invalid"; both signed by the CA
+#       stdout: the stunnel binary to run with DIR/stunnel.conf
+#   Exit code 3: stunnel or openssl is not installed (CI needs the stunnel4 and openssl packages).
 set -euo pipefail
 
 cmd="${1:-}"; dir="${2:-}"
-[[ -n "$cmd" && -n "$dir" ]] || { echo "usage: $0 start|stop DIR ..." >&2; exit 2; }
+[[ "$cmd" == prepare && -n "$dir" && $# -eq 5 ]] || { echo "usage: $0 prepare DIR BROKER_HOST:PORT GOOD_PORT WRONG_PORT" >&2; exit 2; }
+broker="$3"; good="$4"; wrong="$5"
 
-stunnel_bin() { command -v stunnel4 || command -v stunnel || true; }
+bin=$(command -v stunnel4 || command -v stunnel || true)
+[[ -n "$bin" ]] || { echo "stunnel is not installed (apt-get install stunnel4)" >&2; exit 3; }
+command -v openssl >/dev/null || { echo "openssl is not installed (apt-get install openssl)" >&2; exit 3; }
 
-case "$cmd" in
-  start)
-    broker="$3"; good="$4"; wrong="$5"
-    bin=$(stunnel_bin)
-    [[ -n "$bin" ]] || { echo "stunnel is not installed (apt-get install stunnel4)" >&2; exit 3; }
-    command -v openssl >/dev/null || { echo "openssl is not installed" >&2; exit 3; }
-    mkdir -p "$dir"; cd "$dir"
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
-      -subj "/CN=outbox-relay test CA" >/dev/null 2>&1
-    for name in localhost wrong.invalid; do
-      openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$name" >/dev/null 2>&1
-      printf 'subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' \
-        "$name" >"$name.ext"
-      openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$name.pem" -days 2 \
-        -extfile "$name.ext" >/dev/null 2>&1
-    done
-    cat >stunnel.conf <<CONF
-pid = $dir/stunnel.pid
-foreground = no
-output = $dir/stunnel.log
+mkdir -p "$dir"; cd "$dir"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+  -subj "/CN=outbox-relay test CA" >/dev/null 2>&1
+for name in localhost wrong.invalid; do
+  openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$name" >/dev/null 2>&1
+  printf 'subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' \
+    "$name" >"$name.ext"
+  openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$name.pem" -days 2 \
+    -extfile "$name.ext" >/dev/null 2>&1
+done
+
+cat >stunnel.conf <<CONF
+foreground = yes
+pid =
 debug = warning
 
 [good]
@@ -48,23 +48,4 @@ connect = $broker
 cert = $dir/wrong.invalid.pem
 key = $dir/wrong.invalid.key
 CONF
-    "$bin" "$dir/stunnel.conf"
-    for port in "$good" "$wrong"; do
-      ok=0
-      for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then ok=1; break; fi
-        sleep 0.1
-      done
-      [[ $ok == 1 ]] || { echo "stunnel did not listen on $port" >&2; cat "$dir/stunnel.log" >&2 || true; exit 1; }
-    done
-    echo "ready"
-    ;;
-  stop)
-    if [[ -f "$dir/stunnel.pid" ]]; then
-      pid=$(cat "$dir/stunnel.pid")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
-    ;;
-  *) echo "unknown command $cmd" >&2; exit 2 ;;
-esac
+echo "$bin"

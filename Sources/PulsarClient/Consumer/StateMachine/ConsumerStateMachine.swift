@@ -314,14 +314,6 @@ struct ConsumerStateMachine: Sendable {
     }
 }
 
-/// Wraps any error so actions stay `Equatable` for tests (compared by description).
-struct PulsarClientErrorBox: Error, Sendable, Equatable, CustomStringConvertible {
-    var error: any Error & Sendable
-    init(_ error: any Error & Sendable) { self.error = error }
-    static func == (lhs: Self, rhs: Self) -> Bool { String(describing: lhs.error) == String(describing: rhs.error) }
-    var description: String { String(describing: error) }
-}
-
 extension ConsumerStateMachine {
     /// An acknowledgement could not be written (the connection just died): keep it for the next
     /// subscription instead of letting the broker redeliver a processed message.

@@ -1,0 +1,139 @@
+import NIOCore
+import NIOPosix
+import Testing
+
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A long-running helper (pulsar-lite, stunnel) started with `posix_spawn` as a direct child of the
+/// test process and stopped by its PID. Foundation's `Process.waitUntilExit` is avoided on purpose:
+/// it spins a run loop on a cooperative thread, and a few of those stall the whole test process.
+final class BackgroundProcess: Sendable {
+    let name: String
+    let pid: pid_t
+
+    /// Starts `executable` with stdout/stderr appended to `logFile`, then waits until every port
+    /// in `ports` accepts TCP connections on 127.0.0.1.
+    init(name: String, executable: String, arguments: [String], logFile: URL, ports: [Int], timeout: Duration = .seconds(30)) async throws {
+        self.name = name
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logFile.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        let status = posix_spawn(&child, executable, &actions, nil, argv, environ)
+        guard status == 0 else {
+            throw InteropStack.Missing(description: "cannot start \(name) (\(executable)): errno \(status)")
+        }
+        self.pid = child
+        let deadline = ContinuousClock.now + timeout
+        for port in ports {
+            while !(await Self.accepts(port: port)) {
+                guard isRunning, ContinuousClock.now < deadline else {
+                    await stop()
+                    let output = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+                    throw InteropStack.Missing(description: "\(name) did not listen on \(port): \(output.suffix(2000))")
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    /// Whether the child is still alive (reaps it once it exited).
+    var isRunning: Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
+    }
+
+    /// SIGKILL (a crash, for the broker) or SIGTERM, then waits until the process is gone.
+    func stop(kill: Bool = false) async {
+        guard isRunning else { return }
+        _ = Glibc.kill(pid, kill ? SIGKILL : SIGTERM)
+        for _ in 0..<100 where isRunning {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if isRunning { _ = Glibc.kill(pid, SIGKILL) }
+    }
+
+    static func accepts(port: Int) async -> Bool {
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.milliseconds(500))
+                .connect(host: "127.0.0.1", port: port).get()
+            try? await channel.close()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    static func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port ?? 0
+        try await channel.close()
+        return port
+    }
+}
+
+/// A private pulsar-lite (binary from the stack's venv) for tests that crash and restart the broker
+/// without disturbing suites that share the stack's broker.
+struct PrivateBroker {
+    let directory: URL
+    let port: Int
+    let metricsPort: Int
+    var url: String { "pulsar://127.0.0.1:\(port)" }
+
+    static func binary() throws -> String {
+        let python = try InteropStack.requirePython()
+        let lib = URL(fileURLWithPath: python).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("lib")
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: lib.path)) ?? []
+        for version in versions.sorted() where version.hasPrefix("python3") {
+            let candidate = lib.appendingPathComponent(version).appendingPathComponent("site-packages/pulsar_lite/bin/pulsar-lite").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw InteropStack.Missing(description: "pulsar-lite binary not found under \(lib.path)")
+    }
+
+    static func make() async throws -> PrivateBroker {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let broker = PrivateBroker(directory: directory, port: try await BackgroundProcess.freePort(), metricsPort: try await BackgroundProcess.freePort())
+        let config = """
+            addr = "127.0.0.1:\(broker.port)"
+            default_partitions = 0
+            [metrics]
+            enabled = true
+            addr = "127.0.0.1:\(broker.metricsPort)"
+
+            """
+        try config.write(to: directory.appendingPathComponent("broker.toml"), atomically: true, encoding: .utf8)
+        return broker
+    }
+
+    /// Starts (or restarts, keeping the data) the broker.
+    func start() async throws -> BackgroundProcess {
+        try await BackgroundProcess(
+            name: "pulsar-lite",
+            executable: try Self.binary(),
+            arguments: [
+                "--config", directory.appendingPathComponent("broker.toml").path,
+                "--addr", "127.0.0.1:\(port)",
+                "--db-path", directory.appendingPathComponent("broker").path,
+                "--log-level", "warn",
+            ],
+            logFile: directory.appendingPathComponent("broker.log"),
+            ports: [port]
+        )
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
