@@ -59,6 +59,11 @@ struct LookupService: Sendable {
     /// The broker named in a lookup answer, reached directly or through the service URL (proxy).
     static func target(_ answer: Pulsar_Proto_CommandLookupTopicResponse, service: BrokerAddress) throws(PulsarClientError) -> Result {
         let url = service.useTLS ? answer.brokerServiceURLTls : answer.brokerServiceURL
+        if service.useTLS, url.isEmpty, !answer.brokerServiceURL.isEmpty {
+            // A broker that only advertises its plain URL sits behind a TLS terminator at the
+            // service address: keep talking TLS to that address.
+            return Result(logical: service, physical: service)
+        }
         guard !url.isEmpty else {
             throw PulsarClientError(code: .lookupFailed, message: "lookup answer without a \(service.useTLS ? "TLS " : "")broker URL")
         }

@@ -65,6 +65,9 @@ public struct PulsarFrameDecoder: NIOSingleStepByteToMessageDecoder {
         return PulsarFrame(command: command, payload: try decodePayload(&frame))
     }
 
+    /// A metadata size below 16 MiB has high 16 bits of at most 0x00ff.
+    private static let maxUncheckedMetadataSizeHighBits: UInt16 = 0x00ff
+
     private static func decodePayload(_ frame: inout ByteBuffer) throws -> PulsarFramePayload {
         var brokerEntryMetadata: Pulsar_Proto_BrokerEntryMetadata?
         guard var magic = frame.readInteger(as: UInt16.self) else {
@@ -84,15 +87,21 @@ public struct PulsarFrameDecoder: NIOSingleStepByteToMessageDecoder {
             }
             magic = next
         }
-        guard magic == PulsarFrameConstants.magicCRC32C else {
+        if magic == PulsarFrameConstants.magicCRC32C {
+            guard let expected = frame.readInteger(as: UInt32.self) else {
+                throw PulsarFrameError.truncated("payload section ends inside its checksum")
+            }
+            let actual = CRC32C.checksum(frame)
+            guard actual == expected else {
+                throw PulsarFrameError(code: .badChecksum, detail: "checksum 0x\(String(actual, radix: 16)) does not match 0x\(String(expected, radix: 16)) in the frame")
+            }
+        } else if magic <= Self.maxUncheckedMetadataSizeHighBits {
+            // The checksum section is optional on the wire (some brokers omit it on MESSAGE):
+            // these two bytes are then the high half of the metadata size, which frame limits
+            // keep far below 0x0e01, so the two layouts cannot be confused.
+            frame.moveReaderIndex(to: frame.readerIndex - 2)
+        } else {
             throw PulsarFrameError(code: .badMagic, detail: "expected magic 0x0e01, found 0x\(String(magic, radix: 16))")
-        }
-        guard let expected = frame.readInteger(as: UInt32.self) else {
-            throw PulsarFrameError.truncated("payload section ends inside its checksum")
-        }
-        let actual = CRC32C.checksum(frame)
-        guard actual == expected else {
-            throw PulsarFrameError(code: .badChecksum, detail: "checksum 0x\(String(actual, radix: 16)) does not match 0x\(String(expected, radix: 16)) in the frame")
         }
         guard let metadataSize = frame.readInteger(as: UInt32.self) else {
             throw PulsarFrameError.truncated("payload section ends inside the metadata size")

@@ -137,6 +137,21 @@ import Testing
         expectError(.badMagic, bytes)
     }
 
+    @Test func payloadWithoutChecksumSectionDecodes() throws {
+        // Brokers may omit the optional magic + CRC32C section on MESSAGE frames.
+        let withChecksum = FrameFixtures.payloadFrame(payload: Array("no crc".utf8))
+        let commandSize = Int(try #require(withChecksum.getInteger(at: 4, as: UInt32.self)))
+        let sectionStart = 8 + commandSize
+        var bytes = ByteBuffer()
+        bytes.writeInteger(UInt32(withChecksum.readableBytes - 4 - 6))
+        bytes.writeBytes(try #require(withChecksum.getBytes(at: 4, length: sectionStart - 4)))
+        bytes.writeBytes(try #require(withChecksum.getBytes(at: sectionStart + 6, length: withChecksum.readableBytes - sectionStart - 6)))
+        var decoder = PulsarFrameDecoder()
+        let frame = try #require(try decoder.decode(buffer: &bytes))
+        let payload = try #require(frame.payload)
+        #expect(payload.body.getString(at: payload.body.readerIndex, length: payload.body.readableBytes) == "no crc")
+    }
+
     @Test func badChecksum() {
         var bytes = FrameFixtures.payloadFrame(payload: Array("hello".utf8))
         let last = bytes.writerIndex - 1
