@@ -35,16 +35,21 @@ let package = Package(
             name: "OutboxCore",
             dependencies: [
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: Pulsar client
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .target(
             name: "PulsarClient",
             dependencies: [
-                "CZlib",
+                "CZlib", "CLZ4", "CZstd", "CSnappy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -55,6 +60,7 @@ let package = Package(
             ],
             exclude: ["Protocol/Proto/PulsarApi.proto"]
         ),
+        .executableTarget(name: "pulsar-bench", dependencies: ["PulsarClient"]),
         .executableTarget(
             name: "pulsar-cli",
             dependencies: [

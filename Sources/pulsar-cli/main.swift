@@ -1,1 +1,0 @@
-print("pulsar-cli: not built yet")
