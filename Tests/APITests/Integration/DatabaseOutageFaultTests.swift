@@ -11,9 +11,10 @@ import Testing
 ///
 /// Stopping the stack's shared Postgres would break every other suite running in parallel (this
 /// target's and other targets'), so this suite stops and starts a second, private Postgres
-/// instance managed by the same stack script (`<stack>-api-outage`, own port and data dir).
+/// instance managed by the same stack script (`<stack>-api-outage`, own port and data dir). The
+/// `FaultTests` suffix still puts it in scripts/test's one-at-a-time phase.
 @Suite(.serialized, .enabled(if: TestStack.shouldRun, "needs the local stack (scripts/stack env)"))
-struct DatabaseOutageTests {
+struct DatabaseOutageFaultTests {
     static let port = 54411
 
     /// Runs the stack script and waits for it with `waitpid` (Foundation's `Process` sometimes
