@@ -22,10 +22,11 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let configuration = try options.load()
+        let configuration = options.loadOrExit()
         var logger = Logger(label: "products-api")
         logger.logLevel = configuration.log.level
-        let client = PostgresClient(configuration: configuration.database.postgresClientConfiguration(), backgroundLogger: logger)
+        let clientConfiguration = try configuration.database.postgresClientConfiguration()
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let settings = ProductsAPISettings(configuration)
 
         if configuration.api.migrateOnStart {
@@ -37,7 +38,7 @@ struct Serve: AsyncParsableCommand {
                 group.cancelAll()
             }
         }
-        let serveClient = PostgresClient(configuration: configuration.database.postgresClientConfiguration(), backgroundLogger: logger)
+        let serveClient = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let app = try ProductsAPI.makeApplication(settings: settings, client: serveClient, logger: logger)
         try await app.runService()
     }
@@ -49,10 +50,10 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let configuration = try options.load()
+        let configuration = options.loadOrExit()
         var logger = Logger(label: "products-api")
         logger.logLevel = configuration.log.level
-        let client = PostgresClient(configuration: configuration.database.postgresClientConfiguration(), backgroundLogger: logger)
+        let client = PostgresClient(configuration: try configuration.database.postgresClientConfiguration(), backgroundLogger: logger)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await client.run() }
             let report = try await Migrator(logger: logger).migrate(using: client)

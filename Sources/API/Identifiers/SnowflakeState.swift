@@ -17,8 +17,11 @@ public struct SnowflakeState: Sendable, Equatable {
 
     public mutating func next(nowMillisSince1970: Int64) throws(SnowflakeError) -> SnowflakeID {
         let now = nowMillisSince1970 - SnowflakeID.epochMillisSince1970
+        // Before the first id there is no earlier timestamp to fall back on.
+        guard now >= 0 || lastTimestamp >= 0 else {
+            throw SnowflakeError(code: .clockBeforeEpoch, value: nowMillisSince1970)
+        }
         if now > lastTimestamp {
-            guard now >= 0 else { throw SnowflakeError(code: .clockBeforeEpoch, value: nowMillisSince1970) }
             lastTimestamp = now
             sequence = 0
         } else if sequence < SnowflakeID.maxSequence {

@@ -1,3 +1,4 @@
+/// Lengths count Unicode code points, as Postgres `char_length` does in the schema's checks.
 /// Turns a parsed `POST /products` body into a ``ProductDraft`` or the full list of field errors
 /// (every problem at once, so a client can fix them in one go). Unknown members are ignored.
 public enum ProductValidator {
@@ -19,7 +20,7 @@ public enum ProductValidator {
             let trimmed = trimWhitespace(raw)
             if trimmed.isEmpty {
                 errors.append(FieldError(field: "name", message: "must not be empty"))
-            } else if trimmed.count > nameMaxLength {
+            } else if trimmed.unicodeScalars.count > nameMaxLength {
                 errors.append(FieldError(field: "name", message: "must be at most \(nameMaxLength) characters"))
             } else {
                 name = trimmed
@@ -82,7 +83,7 @@ public enum ProductValidator {
         case nil, .null?:
             return nil
         case .string(let text)?:
-            if text.count > maxLength {
+            if text.unicodeScalars.count > maxLength {
                 errors.append(FieldError(field: field, message: "must be at most \(maxLength) characters"))
                 return nil
             }

@@ -67,7 +67,7 @@ struct ProductController: Sendable {
             throw APIError.internalError(underlying: error)
         }
         let product = Product(id: productID, draft: draft, createdAtMillis: productID.millisecondsSince1970)
-        let encoder = JSONEncoder()
+        let encoder = APIJSON.encoder()
         let responseBody: Data
         let payload: Data
         let headers: Data
@@ -188,7 +188,7 @@ struct ProductController: Sendable {
 
     static func jsonResponse(status: HTTPResponse.Status, encoding value: some Encodable) throws -> Response {
         do {
-            return jsonResponse(status: status, body: ByteBuffer(bytes: try JSONEncoder().encode(value)))
+            return jsonResponse(status: status, body: ByteBuffer(bytes: try APIJSON.encoder().encode(value)))
         } catch {
             throw APIError.internalError(underlying: error)
         }

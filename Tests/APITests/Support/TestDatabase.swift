@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OutboxCore
 import PostgresNIO
 @testable import API
 
@@ -41,7 +42,7 @@ struct TestDatabase: Sendable {
             group.addTask { await admin.run() }
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            try await database.createSchema()
+            try await database.createSchema(host: host, port: port)
             do {
                 let result = try await body(database)
                 try? await database.dropSchema()
@@ -53,22 +54,14 @@ struct TestDatabase: Sendable {
         }
     }
 
-    /// The base schema of the design (sql/0001-0004), minus the publication.
-    private func createSchema() async throws {
+    /// The tables of the project's real migrations (applied to `public` first, once per server),
+    /// copied with their constraints, defaults and indexes into the private schema.
+    private func createSchema(host: String, port: Int) async throws {
+        try await MigratedServers.shared.ensureMigrated(host: host, port: port, using: admin)
         try await exec("CREATE SCHEMA \(schema)")
-        try await exec("""
-            CREATE TABLE \(schema).products (id bigint PRIMARY KEY, name text NOT NULL, description text,
-              price numeric(12,2) NOT NULL CHECK (price >= 0), stock integer NOT NULL CHECK (stock >= 0), category text,
-              created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)
-            """)
-        try await exec("""
-            CREATE TABLE \(schema).outbox (id bigint PRIMARY KEY, aggregate_type text NOT NULL, aggregate_id text NOT NULL,
-              event_type text NOT NULL, payload jsonb NOT NULL, headers jsonb NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now())
-            """)
-        try await exec("""
-            CREATE TABLE \(schema).idempotency_keys (key text PRIMARY KEY, request_hash text NOT NULL, status_code integer,
-              response_body text, resource_id bigint, created_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL)
-            """)
+        for table in ["products", "outbox", "idempotency_keys"] {
+            try await exec("CREATE TABLE \(schema).\(table) (LIKE public.\(table) INCLUDING ALL)")
+        }
     }
 
     private func dropSchema() async throws {
@@ -93,5 +86,27 @@ struct TestDatabase: Sendable {
         var values: [String?] = []
         for try await value in rows.decode(String?.self) { values.append(value) }
         return values
+    }
+}
+
+/// Runs the migrations in `sql/` once per Postgres server per test process (the migrator takes
+/// an advisory lock, so parallel processes are safe too).
+actor MigratedServers {
+    static let shared = MigratedServers()
+    private var done: [String: Task<Void, any Error>] = [:]
+
+    static var sqlDirectory: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("sql")
+    }
+
+    func ensureMigrated(host: String, port: Int, using client: PostgresClient) async throws {
+        let key = "\(host):\(port)"
+        if let task = done[key] { return try await task.value }
+        let task = Task {
+            _ = try await Migrator(directory: Self.sqlDirectory, logger: TestDatabase.logger).migrate(using: client)
+        }
+        done[key] = task
+        try await task.value
     }
 }
