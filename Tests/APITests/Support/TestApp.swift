@@ -13,7 +13,7 @@ enum TestApp {
     ) -> ProductsAPISettings {
         ProductsAPISettings(
             host: "127.0.0.1", port: 0, workerID: 7, idempotencyKeyTTL: idempotencyKeyTTL,
-            databaseTimeout: databaseTimeout, readinessTimeout: .seconds(1), retryAfterSeconds: 2
+            databaseTimeout: databaseTimeout, readinessTimeout: .seconds(10), retryAfterSeconds: 2
         )
     }
 
