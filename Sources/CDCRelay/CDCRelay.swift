@@ -1,1 +1,0 @@
-// Placeholder: the CDC relay issue fills this module.
