@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+
+/// One configurable value: its dotted path, how its environment variable is named, and how a
+/// textual value is parsed, validated and stored.
+public struct ConfigurationKey: Sendable {
+    public let path: String
+    /// Extra environment variable names accepted for compatibility with the seed (`DB_PASSWORD`).
+    public let environmentAliases: [String]
+    public let isSecret: Bool
+    let apply: @Sendable (inout OutboxConfiguration, String) throws(ConfigurationError) -> Void
+    let read: @Sendable (OutboxConfiguration) -> String
+
+    /// `database.port` → `DATABASE_PORT`.
+    public var environmentName: String {
+        path.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    public var environmentNames: [String] { [environmentName] + environmentAliases }
+
+    public static func named(_ path: String) -> ConfigurationKey? {
+        all.first { $0.path == path }
+    }
+
+    /// Former spellings of keys, accepted in files and flags.
+    static let pathAliases: [String: String] = [
+        "database.user": "database.username",
+        "database.name": "database.database",
+        "database.dbname": "database.database",
+        "database.sslmode": "database.ssl_mode",
+        "pulsar.url": "pulsar.uri",
+        "pulsar.topic": "pulsar.topic_name",
+    ]
+
+    public static let all: [ConfigurationKey] = [
+        .string("server.host", \.server.host),
+        .integer("server.port", \.server.port, 1...65535),
+        .string("database.host", \.database.host),
+        .integer("database.port", \.database.port, 1...65535),
+        .string("database.username", \.database.username),
+        .optionalString("database.password", \.database.password, secret: true, aliases: ["DB_PASSWORD"]),
+        .string("database.database", \.database.database),
+        .choice("database.ssl_mode", \.database.sslMode),
+        .integer("database.pool_size", \.database.poolSize, 1...1000),
+        .string("pulsar.uri", \.pulsar.uri, validate: ConfigurationValidation.pulsarURI),
+        .string("pulsar.topic_name", \.pulsar.topicName, validate: ConfigurationValidation.topic),
+        .optionalString("pulsar.token", \.pulsar.token, secret: true),
+        .optionalString("pulsar.tls_trust_certs_file", \.pulsar.tlsTrustCertificatesFile),
+        .boolean("pulsar.tls_allow_insecure_connection", \.pulsar.tlsAllowInsecureConnection),
+        .string("relay.slot_name", \.relay.slotName, validate: ConfigurationValidation.identifier),
+        .string("relay.publication_name", \.relay.publicationName, validate: ConfigurationValidation.identifier),
+        .integer("relay.metrics_port", \.relay.metricsPort, 1...65535),
+        .optionalString("relay.replication_username", \.relay.replicationUsername),
+        .integer("relay.max_in_flight", \.relay.maxInFlight, 1...100_000),
+        .seconds("relay.status_interval_seconds", \.relay.statusInterval, 1...3600),
+        .seconds("relay.shutdown_timeout_seconds", \.relay.shutdownTimeout, 1...3600),
+        .integer("api.worker_id", \.api.workerID, 0...1023),
+        .seconds("api.idempotency_key_ttl_seconds", \.api.idempotencyKeyTTL, 1...(365 * 24 * 3600)),
+        .integer("api.max_body_bytes", \.api.maxBodyBytes, 1024...(64 * 1024 * 1024)),
+        .boolean("api.migrate_on_start", \.api.migrateOnStart),
+        .logLevel("log.level", \.log.level),
+    ]
+}
+
+// MARK: - Key builders
+
+extension ConfigurationKey {
+    private static func invalid(_ path: String, _ reason: String) -> ConfigurationError {
+        ConfigurationError(code: .invalidValue, key: path, reason: reason)
+    }
+
+    static func string(
+        _ path: String,
+        _ field: WritableKeyPath<OutboxConfiguration, String> & Sendable,
+        validate: (@Sendable (String) -> String?)? = nil
+    ) -> ConfigurationKey {
+        ConfigurationKey(path: path, environmentAliases: [], isSecret: false, apply: { config, raw throws(ConfigurationError) in
+            let value = raw.trimmingCharacters(in: .whitespaces)
+            guard !value.isEmpty else {
+                throw ConfigurationError(code: .missingValue, key: path, reason: "a value is required")
+            }
+            if let problem = validate?(value) { throw invalid(path, problem) }
+            config[keyPath: field] = value
+        }, read: { $0[keyPath: field] })
+    }
+
+    static func optionalString(
+        _ path: String,
+        _ field: WritableKeyPath<OutboxConfiguration, String?> & Sendable,
+        secret: Bool = false,
+        aliases: [String] = []
+    ) -> ConfigurationKey {
+        ConfigurationKey(path: path, environmentAliases: aliases, isSecret: secret, apply: { config, raw in
+            // Secrets keep surrounding spaces; an empty value means "not set".
+            let value = secret ? raw : raw.trimmingCharacters(in: .whitespaces)
+            config[keyPath: field] = value.isEmpty ? nil : value
+        }, read: { $0[keyPath: field] ?? "" })
+    }
+
+    static func integer(
+        _ path: String,
+        _ field: WritableKeyPath<OutboxConfiguration, Int> & Sendable,
+        _ range: ClosedRange<Int>
+    ) -> ConfigurationKey {
+        ConfigurationKey(path: path, environmentAliases: [], isSecret: false, apply: { config, raw throws(ConfigurationError) in
+            let text = raw.trimmingCharacters(in: .whitespaces)
+            guard let value = Int(text) else { throw invalid(path, "'\(text)' is not an integer") }
+            guard range.contains(value) else {
+                throw invalid(path, "\(value) is outside \(range.lowerBound)…\(range.upperBound)")
+            }
+            config[keyPath: field] = value
+        }, read: { String($0[keyPath: field]) })
+    }
+
+    static func seconds(
+        _ path: String,
+        _ field: WritableKeyPath<OutboxConfiguration, Duration> & Sendable,
+        _ range: ClosedRange<Int>
+    ) -> ConfigurationKey {
+        ConfigurationKey(path: path, environmentAliases: [], isSecret: false, apply: { config, raw throws(ConfigurationError) in
+            let text = raw.trimmingCharacters(in: .whitespaces)
+            guard let value = Int(text) else { throw invalid(path, "'\(text)' is not a whole number of seconds") }
+            guard range.contains(value) else {
+                throw invalid(path, "\(value) s is outside \(range.lowerBound)…\(range.upperBound) s")
+            }
+            config[keyPath: field] = .seconds(value)
+        }, read: { String($0[keyPath: field].components.seconds) })
+    }
+
+    static func boolean(
+        _ path: String,
+        _ field: WritableKeyPath<OutboxConfiguration, Bool> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(path: path, environmentAliases: [], isSecret: false, apply: { config, raw throws(ConfigurationError) in
+            switch raw.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true", "yes", "on", "1": config[keyPath: field] = true
+            case "false", "no", "off", "0": config[keyPath: field] = false
+            default: throw invalid(path, "'\(raw)' is not a boolean (true or false)")
+            }
+        }, read: { String($0[keyPath: field]) })
+    }
+
+    static func choice(
+        _ path: String,
+        _ field: WritableKeyPath<OutboxConfiguration, DatabaseSSLMode> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(path: path, environmentAliases: [], isSecret: false, apply: { config, raw throws(ConfigurationError) in
+            let text = raw.trimmingCharacters(in: .whitespaces).lowercased()
+            guard let value = DatabaseSSLMode(rawValue: text) else {
+                let allowed = DatabaseSSLMode.allCases.map(\.rawValue).joined(separator: ", ")
+                throw invalid(path, "'\(raw)' is not one of \(allowed)")
+            }
+            config[keyPath: field] = value
+        }, read: { $0[keyPath: field].rawValue })
+    }
+
+    static func logLevel(
+        _ path: String,
+        _ field: WritableKeyPath<OutboxConfiguration, Logger.Level> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(path: path, environmentAliases: [], isSecret: false, apply: { config, raw throws(ConfigurationError) in
+            let text = raw.trimmingCharacters(in: .whitespaces).lowercased()
+            guard let level = Logger.Level(rawValue: text == "warn" ? "warning" : text) else {
+                let allowed = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                throw invalid(path, "'\(raw)' is not one of \(allowed)")
+            }
+            config[keyPath: field] = level
+        }, read: { $0[keyPath: field].rawValue })
+    }
+}

@@ -1,0 +1,84 @@
+import Logging
+
+/// The one configuration shape shared by `products-api` and `cdc-relay`.
+///
+/// Values come, in rising precedence, from the defaults below, a YAML file (the seed's
+/// `config.yaml` keys), environment variables named after the key path (`DATABASE_PORT`, plus the
+/// aliases `DB_PASSWORD` and `PULSAR_TOKEN`) and `--set key=value` flags. See `ConfigurationKey.all`.
+public struct OutboxConfiguration: Sendable, Equatable {
+    public struct Server: Sendable, Equatable {
+        public var host: String = "0.0.0.0"
+        public var port: Int = 3000
+    }
+
+    public struct Database: Sendable, Equatable {
+        public var host: String = "127.0.0.1"
+        public var port: Int = 5432
+        public var username: String = "app"
+        public var password: String? = nil
+        public var database: String = "app"
+        public var sslMode: DatabaseSSLMode = .disable
+        public var poolSize: Int = 20
+    }
+
+    public struct Pulsar: Sendable, Equatable {
+        public var uri: String = "pulsar://127.0.0.1:6650"
+        /// A single topic, or a template containing `{aggregate_type}`.
+        public var topicName: String = "persistent://public/default/products"
+        public var token: String? = nil
+        public var tlsTrustCertificatesFile: String? = nil
+        public var tlsAllowInsecureConnection: Bool = false
+    }
+
+    public struct Relay: Sendable, Equatable {
+        public var slotName: String = "outbox_relay"
+        public var publicationName: String = "outbox_pub"
+        public var metricsPort: Int = 9464
+        /// Role used for the replication connection; `nil` means `database.username`.
+        public var replicationUsername: String? = nil
+        public var maxInFlight: Int = 1000
+        public var statusInterval: Duration = .seconds(10)
+        public var shutdownTimeout: Duration = .seconds(30)
+
+        /// The role the relay's replication connection logs in as.
+        public func effectiveReplicationUsername(database: Database) -> String {
+            replicationUsername ?? database.username
+        }
+    }
+
+    public struct APISettings: Sendable, Equatable {
+        /// Snowflake worker id, 0…1023; every running API instance needs its own.
+        public var workerID: Int = 0
+        public var idempotencyKeyTTL: Duration = .seconds(24 * 3600)
+        public var maxBodyBytes: Int = 64 * 1024
+        public var migrateOnStart: Bool = true
+    }
+
+    public struct LogSettings: Sendable, Equatable {
+        public var level: Logger.Level = .info
+    }
+
+    public var server = Server()
+    public var database = Database()
+    public var pulsar = Pulsar()
+    public var relay = Relay()
+    public var api = APISettings()
+    public var log = LogSettings()
+
+    public init() {}
+}
+
+public enum DatabaseSSLMode: String, Sendable, Equatable, CaseIterable {
+    case disable
+    case prefer
+    case require
+}
+
+extension OutboxConfiguration: CustomStringConvertible {
+    /// Every key with its value; secrets are masked so the line is safe to log.
+    public var description: String {
+        ConfigurationKey.all
+            .map { key in "\(key.path)=\(key.isSecret ? (key.read(self).isEmpty ? "" : "***") : key.read(self))" }
+            .joined(separator: " ")
+    }
+}

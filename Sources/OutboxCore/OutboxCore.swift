@@ -1,1 +1,0 @@
-// Module placeholder until the foundation lands its configuration and migrations.
