@@ -57,6 +57,7 @@ let package = Package(
             ],
             exclude: ["Protocol/Proto/PulsarApi.proto"]
         ),
+        .executableTarget(name: "pulsar-bench", dependencies: ["PulsarClient"]),
         .executableTarget(
             name: "pulsar-cli",
             dependencies: [

@@ -1,1 +1,0 @@
-// Placeholder: the PulsarClient issue fills this module.
