@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Testing
 @testable import PulsarClient
@@ -149,7 +150,7 @@ import Testing
         expectError(.oversized, bytes)
     }
 
-    @Test func limitFollowsBrokerMaxMessageSize() {
+    @Test func limitFollowsBrokerMaxMessageSize() throws {
         var decoder = PulsarFrameDecoder()
         decoder.setMaxMessageSize(100)
         var big = FrameFixtures.payloadFrame(payload: [UInt8](repeating: 1, count: 100 + PulsarFrameConstants.framePadding))
@@ -194,5 +195,102 @@ import Testing
         bytes.writeInteger(CRC32C.checksum(section))
         bytes.writeBuffer(&section)
         expectError(.invalidMetadata, bytes)
+    }
+}
+
+@Suite struct SendFrameEncoderTests {
+    func decode(_ bytes: ByteBuffer) throws -> PulsarFrame {
+        var decoder = PulsarFrameDecoder()
+        var buffer = bytes
+        let frame = try #require(try decoder.decode(buffer: &buffer))
+        #expect(buffer.readableBytes == 0)
+        return frame
+    }
+
+    @Test func minimalSendMatchesProtobuf() throws {
+        let fields = SendFrameFields(producerID: 3, sequenceID: 0, producerName: "relay", publishTime: 1_700_000_000_123)
+        var fast = ByteBuffer()
+        SendFrameEncoder.write(fields, payload: ByteBuffer(string: "abc"), into: &fast)
+        var metadata = Pulsar_Proto_MessageMetadata()
+        metadata.producerName = "relay"
+        metadata.sequenceID = 0
+        metadata.publishTime = 1_700_000_000_123
+        var reference = ByteBuffer()
+        try PulsarFrameEncoder.writePayloadCommand(
+            PulsarCommands.send(producerID: 3, sequenceID: 0, highestSequenceID: nil, numMessages: 1),
+            metadata: metadata, payload: ByteBuffer(string: "abc"), into: &reference)
+        #expect(fast == reference)
+    }
+
+    @Test func everyFieldRoundTrips() throws {
+        var fields = SendFrameFields(producerID: 300, sequenceID: 1 << 40, producerName: "prödücer", publishTime: 1_700_000_000_000)
+        fields.highestSequenceID = (1 << 40) + 99
+        fields.numMessages = 100
+        fields.numMessagesInBatch = 100
+        fields.properties = [("a", "1"), ("event_id", String(repeating: "x", count: 200))]
+        fields.partitionKey = "aggregate-42"
+        fields.compression = .zlib
+        fields.uncompressedSize = 12345
+        fields.eventTime = 1_690_000_000_000
+        var bytes = ByteBuffer()
+        SendFrameEncoder.write(fields, payload: ByteBuffer(repeating: 7, count: 1000), into: &bytes)
+        let frame = try decode(bytes)
+        #expect(frame.command.type == .send)
+        let send = frame.command.send
+        #expect(send.producerID == 300)
+        #expect(send.sequenceID == 1 << 40)
+        #expect(send.highestSequenceID == (1 << 40) + 99)
+        #expect(send.numMessages == 100)
+        let metadata = try #require(frame.payload?.metadata)
+        #expect(metadata.producerName == "prödücer")
+        #expect(metadata.sequenceID == 1 << 40)
+        #expect(metadata.highestSequenceID == (1 << 40) + 99)
+        #expect(metadata.publishTime == 1_700_000_000_000)
+        #expect(metadata.properties.map(\.key) == ["a", "event_id"])
+        #expect(metadata.properties.last?.value.count == 200)
+        #expect(metadata.partitionKey == "aggregate-42")
+        #expect(metadata.compression == .zlib)
+        #expect(metadata.uncompressedSize == 12345)
+        #expect(metadata.numMessagesInBatch == 100)
+        #expect(metadata.eventTime == 1_690_000_000_000)
+        #expect(frame.payload?.body.readableBytes == 1000)
+        #expect(metadata.unknownFields.data.isEmpty)
+    }
+
+    @Test func varintBoundaries() {
+        for value: UInt64 in [0, 127, 128, 16383, 16384, UInt64(UInt32.max), UInt64.max] {
+            var buffer = ByteBuffer()
+            SendFrameEncoder.writeVarint(value, into: &buffer)
+            #expect(buffer.readableBytes == SendFrameEncoder.varintSize(value))
+            var decoded: UInt64 = 0
+            var shift: UInt64 = 0
+            while let byte = buffer.readInteger(as: UInt8.self) {
+                decoded |= UInt64(byte & 0x7F) << shift
+                shift += 7
+            }
+            #expect(decoded == value)
+        }
+    }
+}
+
+@Suite struct ZlibTests {
+    @Test func roundTrip() throws {
+        let input = ByteBuffer(string: String(repeating: "outbox event ", count: 500))
+        let compressed = try ZlibCompression.compress(input)
+        #expect(compressed.readableBytes < input.readableBytes / 4)
+        // zlib header (CMF 0x78) as the Java Inflater expects.
+        #expect(compressed.getInteger(at: compressed.readerIndex, as: UInt8.self) == 0x78)
+        let restored = try ZlibCompression.decompress(compressed, uncompressedSize: input.readableBytes)
+        #expect(restored == input)
+    }
+
+    @Test func corruptInputIsATypedError() {
+        #expect(throws: PulsarFrameError.self) {
+            try ZlibCompression.decompress(ByteBuffer(bytes: [1, 2, 3, 4]), uncompressedSize: 10)
+        }
+        #expect(throws: PulsarFrameError.self) {
+            let compressed = try ZlibCompression.compress(ByteBuffer(string: "hello"))
+            _ = try ZlibCompression.decompress(compressed, uncompressedSize: 3)
+        }
     }
 }
