@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// (`pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)`) on an ordinary connection.
 ///
 /// libpq calls block, so they run on a private dispatch queue, never on the cooperative pool.
-public struct RetainedWALMonitor: Service {
+public struct RetainedWALMonitor: Service, CustomStringConvertible {
     private let conninfo: String
     private let slotName: String
     private let interval: Duration
@@ -22,6 +22,9 @@ public struct RetainedWALMonitor: Service {
         self.metrics = metrics
         self.logger = logger
     }
+
+    /// The connection string holds the password: never print it.
+    public var description: String { "RetainedWALMonitor(slot: \(slotName))" }
 
     public func run() async throws {
         var lastError: String?

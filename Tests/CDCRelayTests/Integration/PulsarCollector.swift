@@ -18,7 +18,7 @@ final class PulsarCollector: Sendable {
     static let script = #"""
     import json, sys, pulsar
     url, topic, subscription, out = sys.argv[1:5]
-    client = pulsar.Client(url, operation_timeout_seconds=10)
+    client = pulsar.Client(url, operation_timeout_seconds=10, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
     consumer = client.subscribe(topic, subscription, consumer_type=pulsar.ConsumerType.Shared,
                                 initial_position=pulsar.InitialPosition.Earliest, receiver_queue_size=1000)
     print("ready", flush=True)
@@ -62,21 +62,30 @@ final class PulsarCollector: Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Wait for "ready" (subscription exists, so nothing published afterwards is missed).
-        let line = stdout.fileHandleForReading.availableData
-        guard String(decoding: line, as: UTF8.self).contains("ready") else {
+        // The C++ client logs to stdout too: read until the marker line (or end of output).
+        var seen = ""
+        while !seen.contains("\nready") && !seen.hasPrefix("ready") {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        // Keep draining stdout so the consumer never blocks on a full pipe.
+        stdout.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+        guard seen.contains("ready") else {
             process.terminate()
             throw ProcessFailure(command: "collector", status: -1, output: "consumer did not start")
         }
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        stop()
     }
 
+    /// SIGKILL: the C++ client does not always honour SIGTERM, and Foundation's waitUntilExit
+    /// spins off the main thread.
     func stop() {
         if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+            kill(process.processIdentifier, SIGKILL)
         }
     }
 
