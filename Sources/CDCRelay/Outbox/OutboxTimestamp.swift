@@ -1,0 +1,171 @@
+/// A `timestamptz` as microseconds since the Unix epoch (UTC).
+///
+/// Parsed from Postgres' text output (DateStyle ISO: `2026-11-29 20:08:23.123456+00`); a pure
+/// parser keeps the relay independent of Foundation's locale-sensitive date formatters.
+public struct OutboxTimestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var microsecondsSinceEpoch: Int64
+
+    public init(microsecondsSinceEpoch: Int64) {
+        self.microsecondsSinceEpoch = microsecondsSinceEpoch
+    }
+
+    /// Milliseconds since the epoch (Pulsar's `event_time`), rounded down.
+    public var millisecondsSinceEpoch: Int64 {
+        let (q, r) = microsecondsSinceEpoch.quotientAndRemainder(dividingBy: 1000)
+        return r < 0 ? q - 1 : q
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        lhs.microsecondsSinceEpoch < rhs.microsecondsSinceEpoch
+    }
+
+    /// ISO-8601 in UTC with microseconds, e.g. `2026-11-29T20:08:23.123456Z`.
+    public var iso8601: String {
+        var (seconds, micros) = microsecondsSinceEpoch.quotientAndRemainder(dividingBy: 1_000_000)
+        if micros < 0 {
+            micros += 1_000_000
+            seconds -= 1
+        }
+        var (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let (year, month, day) = CivilCalendar.civil(fromDays: days)
+        let hour = secondOfDay / 3600
+        let minute = (secondOfDay % 3600) / 60
+        let second = secondOfDay % 60
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(micros, 6))Z"
+    }
+
+    public var description: String { iso8601 }
+
+    /// Parses Postgres' ISO text form of a `timestamptz`.
+    public init(postgresText text: String) throws(OutboxMappingError) {
+        var scanner = DigitScanner(Array(text.utf8))
+        func fail() -> OutboxMappingError {
+            OutboxMappingError(code: .invalidTimestamp, column: "created_at", detail: text)
+        }
+        guard let year = scanner.number(digits: 4), scanner.take(UInt8(ascii: "-")),
+            let month = scanner.number(digits: 2), scanner.take(UInt8(ascii: "-")),
+            let day = scanner.number(digits: 2),
+            scanner.take(UInt8(ascii: " ")) || scanner.take(UInt8(ascii: "T")),
+            let hour = scanner.number(digits: 2), scanner.take(UInt8(ascii: ":")),
+            let minute = scanner.number(digits: 2), scanner.take(UInt8(ascii: ":")),
+            let second = scanner.number(digits: 2)
+        else { throw fail() }
+        guard (1...12).contains(month), (1...CivilCalendar.daysInMonth(year: year, month: month)).contains(day),
+            hour < 24, minute < 60, second < 60
+        else { throw fail() }
+
+        var micros: Int64 = 0
+        if scanner.take(UInt8(ascii: ".")) {
+            var digits = 0
+            while let digit = scanner.digit() {
+                guard digits < 6 else { throw fail() }
+                micros = micros * 10 + Int64(digit)
+                digits += 1
+            }
+            guard digits > 0 else { throw fail() }
+            for _ in digits..<6 { micros *= 10 }
+        }
+
+        var offsetSeconds: Int64 = 0
+        if scanner.take(UInt8(ascii: "Z")) {
+            offsetSeconds = 0
+        } else {
+            let sign: Int64
+            if scanner.take(UInt8(ascii: "+")) {
+                sign = 1
+            } else if scanner.take(UInt8(ascii: "-")) {
+                sign = -1
+            } else {
+                throw fail()
+            }
+            guard let offsetHours = scanner.number(digits: 2), offsetHours <= 15 else { throw fail() }
+            var offset = offsetHours * 3600
+            if scanner.take(UInt8(ascii: ":")) {
+                guard let offsetMinutes = scanner.number(digits: 2), offsetMinutes < 60 else { throw fail() }
+                offset += offsetMinutes * 60
+                if scanner.take(UInt8(ascii: ":")) {
+                    guard let offsetSecs = scanner.number(digits: 2), offsetSecs < 60 else { throw fail() }
+                    offset += offsetSecs
+                }
+            }
+            offsetSeconds = sign * offset
+        }
+        // "BC", "infinity" and anything else trailing is not a time we can put on an event.
+        guard scanner.isAtEnd else { throw fail() }
+
+        let days = CivilCalendar.days(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        self.microsecondsSinceEpoch = seconds * 1_000_000 + micros
+    }
+}
+
+private func pad(_ value: Int64, _ width: Int) -> String {
+    let digits = String(value)
+    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}
+
+/// Proleptic Gregorian conversions (Howard Hinnant's days-from-civil algorithm).
+enum CivilCalendar {
+    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let shiftedMonth = month > 2 ? month - 3 : month + 9
+        let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    static func daysInMonth(year: Int64, month: Int64) -> Int64 {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+}
+
+struct DigitScanner {
+    private let bytes: [UInt8]
+    private var index = 0
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var isAtEnd: Bool { index == bytes.count }
+
+    mutating func take(_ byte: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    mutating func digit() -> Int? {
+        guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else { return nil }
+        defer { index += 1 }
+        return Int(bytes[index] - UInt8(ascii: "0"))
+    }
+
+    mutating func number(digits count: Int) -> Int64? {
+        var value: Int64 = 0
+        for _ in 0..<count {
+            guard let d = digit() else { return nil }
+            value = value * 10 + Int64(d)
+        }
+        return value
+    }
+}

@@ -1,0 +1,123 @@
+import Logging
+import NIOCore
+import OutboxCore
+import PulsarClient
+import ServiceLifecycle
+import UnixSignals
+
+/// Wires the relay from the shared configuration: replication connector, Pulsar publisher,
+/// the relay service, the metrics/health server and the retained-WAL monitor, in one ServiceGroup.
+public struct RelayApplication: Sendable {
+    public let configuration: OutboxConfiguration
+    public let relay: RelayService<PostgresReplicationConnector>
+    public let pulsarClient: PulsarClient
+    private let services: [any Service]
+    private let logger: Logger
+
+    public init(
+        configuration: OutboxConfiguration,
+        logger: Logger,
+        table: OutboxTable = OutboxTable(),
+        metricsHost: String = "0.0.0.0",
+        onMetricsServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let database = configuration.database
+        let relaySettings = configuration.relay
+        let replication = ReplicationConfiguration(
+            host: database.host,
+            port: database.port,
+            user: relaySettings.effectiveReplicationUsername(database: database),
+            password: database.password,
+            database: database.database,
+            sslMode: database.sslMode.rawValue,
+            slotName: relaySettings.slotName,
+            publicationName: relaySettings.publicationName
+        )
+        var pulsarConfiguration = PulsarClientConfiguration(serviceURL: configuration.pulsar.uri)
+        pulsarConfiguration.authToken = configuration.pulsar.token.flatMap { $0.isEmpty ? nil : $0 }
+        pulsarConfiguration.tlsTrustCertificatesFile = configuration.pulsar.tlsTrustCertificatesFile
+        pulsarConfiguration.tlsAllowInsecureConnection = configuration.pulsar.tlsAllowInsecureConnection
+        let client = PulsarClient(configuration: pulsarConfiguration, logger: logger)
+        self.pulsarClient = client
+
+        let settings = RelaySettings(
+            table: table,
+            topicName: configuration.pulsar.topicName,
+            slotName: relaySettings.slotName,
+            maxInFlight: relaySettings.maxInFlight,
+            statusInterval: relaySettings.statusInterval,
+            shutdownTimeout: relaySettings.shutdownTimeout
+        )
+        let metrics = RelayMetrics()
+        let health = HealthState()
+        let relay = try RelayService(
+            connector: PostgresReplicationConnector(configuration: replication, tableName: table.name, logger: logger),
+            publishers: PulsarEventPublisherFactory(
+                client: client,
+                producerName: SequenceIDScheme.producerName(slotName: relaySettings.slotName),
+                maxPendingMessages: relaySettings.maxInFlight
+            ),
+            settings: settings,
+            metrics: metrics,
+            health: health,
+            logger: logger
+        )
+        self.relay = relay
+        let monitor = RetainedWALMonitor(
+            conninfo: Self.conninfo(database),
+            slotName: relaySettings.slotName,
+            metrics: metrics,
+            logger: logger
+        )
+        let server = ObservabilityServer.make(
+            host: metricsHost,
+            port: relaySettings.metricsPort,
+            metrics: metrics,
+            health: health,
+            logger: logger,
+            onServerRunning: onMetricsServerRunning
+        )
+        self.services = [relay, server, monitor]
+    }
+
+    /// The relay, the metrics server and the monitor; any of them ending ends the group.
+    public func makeServiceGroup(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
+        ServiceGroup(
+            configuration: .init(
+                services: services.map { service in
+                    .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
+                gracefulShutdownSignals: gracefulShutdownSignals,
+                logger: logger
+            )
+        )
+    }
+
+    /// Runs until SIGTERM/SIGINT (graceful: drain, final status) or a fatal relay error.
+    public func run() async throws {
+        let group = makeServiceGroup()
+        do {
+            try await group.run()
+            await pulsarClient.shutdown()
+        } catch {
+            await pulsarClient.shutdown()
+            throw error
+        }
+    }
+
+    /// An ordinary (non-replication) libpq connection string; values quoted for libpq.
+    static func conninfo(_ database: OutboxConfiguration.Database) -> String {
+        func quote(_ value: String) -> String {
+            "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        }
+        var pairs = [
+            "host=\(quote(database.host))", "port=\(database.port)", "user=\(quote(database.username))",
+            "dbname=\(quote(database.database))", "sslmode=\(database.sslMode.rawValue)", "connect_timeout=10",
+            "application_name='cdc-relay-monitor'",
+        ]
+        if let password = database.password { pairs.append("password=\(quote(password))") }
+        return pairs.joined(separator: " ")
+    }
+}

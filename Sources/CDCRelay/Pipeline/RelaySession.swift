@@ -1,0 +1,234 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// One replication session: read → map → publish (bounded window) → confirm, until the stream
+/// fails, a publish fails, or a graceful shutdown drains it.
+///
+/// Three concurrent parts share the pure `RelayPipeline` under a lock: the reader (the only task
+/// pulling from the stream), broker completions (any thread), and the status timer.
+final class RelaySession<Source: ReplicationSource>: Sendable {
+    enum Outcome: Sendable {
+        /// Graceful shutdown: stopped reading, drained, sent the final status.
+        case drained(confirmedLSN: UInt64)
+    }
+
+    private let source: Source
+    private let publisher: any EventPublisher
+    private let settings: RelaySettings
+    private let metrics: RelayMetrics
+    private let health: HealthState
+    private let logger: Logger
+    private let pipeline: Mutex<RelayPipeline>
+    private let window: InFlightWindow
+    private let failures: AsyncStream<RelayError>
+    private let failureSink: AsyncStream<RelayError>.Continuation
+
+    init(
+        source: Source,
+        confirmedLSN: UInt64,
+        publisher: any EventPublisher,
+        router: TopicRouter,
+        settings: RelaySettings,
+        metrics: RelayMetrics,
+        health: HealthState,
+        logger: Logger
+    ) {
+        self.source = source
+        self.publisher = publisher
+        self.settings = settings
+        self.metrics = metrics
+        self.health = health
+        self.logger = logger
+        self.pipeline = Mutex(RelayPipeline(table: settings.table, router: router, confirmedLSN: confirmedLSN))
+        self.window = InFlightWindow(capacity: settings.maxInFlight)
+        (failures, failureSink) = AsyncStream.makeStream(of: RelayError.self, bufferingPolicy: .bufferingOldest(1))
+    }
+
+    var confirmedLSN: UInt64 { pipeline.withLock { $0.tracker.confirmedLSN } }
+
+    /// Runs until an error (thrown) or a graceful shutdown (returns after draining).
+    func run() async throws -> Outcome {
+        metrics.confirmedLSN.set(Double(confirmedLSN))
+        let stoppedGracefully = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await failure in self.failures {
+                    // Unblock the reader even if it waits inside the stream.
+                    await self.source.close()
+                    throw failure
+                }
+                return false
+            }
+            group.addTask {
+                try await self.statusLoop()
+                return false
+            }
+            group.addTask {
+                do {
+                    try await cancelWhenGracefulShutdown { try await self.readLoop() }
+                } catch {
+                    if Task.isShuttingDownGracefully { return true }
+                    throw error
+                }
+                return true
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        guard stoppedGracefully else { throw RelayError(code: .streamEnded) }
+        return .drained(confirmedLSN: try await drain())
+    }
+
+    // MARK: reading
+
+    private func readLoop() async throws {
+        var inputs = source.makeInputs()
+        while true {
+            guard let input = try await inputs.next() else {
+                throw RelayError(code: .streamEnded)
+            }
+            let action = try pipeline.withLock { pipeline throws(RelayPipelineError) in try pipeline.receive(input) }
+            switch action {
+            case .none:
+                break
+            case .ignoredInsert:
+                metrics.ignoredInserts.increment()
+            case .sendStatus(let positions):
+                try await source.sendStatus(positions, replyRequested: false)
+            case .publish(let publication):
+                try await publish(publication)
+            }
+        }
+    }
+
+    private func publish(_ publication: RelayPipeline.Publication) async throws {
+        try await window.acquire()
+        metrics.inFlight.set(Double(window.used))
+        let disposition: PublishDisposition
+        do {
+            disposition = try await publisher.publish(publication.message) { result in
+                self.complete(publication, result)
+            }
+        } catch {
+            // Never handed over: whatever follows must stay unconfirmed.
+            pipeline.withLock { $0.failed(publication) }
+            window.release()
+            throw error
+        }
+        if disposition == .skippedDuplicate {
+            metrics.dedupSkips.increment()
+            settle(publication, countAsPublished: false)
+        }
+    }
+
+    private func complete(_ publication: RelayPipeline.Publication, _ result: Result<Void, any Error>) {
+        switch result {
+        case .success:
+            settle(publication, countAsPublished: true)
+        case .failure(let error):
+            pipeline.withLock { $0.failed(publication) }
+            window.release()
+            metrics.publishFailures.increment()
+            metrics.inFlight.set(Double(window.used))
+            failureSink.yield(
+                RelayError(
+                    code: .publishFailed,
+                    underlying: error,
+                    eventID: publication.message.eventID,
+                    sequenceID: publication.message.sequenceID
+                )
+            )
+        }
+    }
+
+    private func settle(_ publication: RelayPipeline.Publication, countAsPublished: Bool) {
+        let outcome = pipeline.withLock { pipeline -> Result<UInt64, RelayPipelineError> in
+            do throws(RelayPipelineError) {
+                try pipeline.acked(publication)
+                return .success(pipeline.tracker.confirmedLSN)
+            } catch {
+                return .failure(error)
+            }
+        }
+        window.release()
+        metrics.inFlight.set(Double(window.used))
+        if countAsPublished {
+            metrics.eventsPublished.increment()
+            let latency = UnixMicroseconds.now() - publication.commitTime
+            metrics.publishLatency.recordNanoseconds(max(0, latency) * 1000)
+        }
+        switch outcome {
+        case .success(let confirmed):
+            metrics.confirmedLSN.set(Double(confirmed))
+        case .failure(let error):
+            failureSink.yield(RelayError(code: .streamEnded, underlying: error))
+        }
+    }
+
+    // MARK: status
+
+    /// Reports progress on a short tick when the confirmed LSN moved, and at least every
+    /// `statusInterval` even when stalled (keeps wal_sender_timeout away while backpressured).
+    private func statusLoop() async throws {
+        let clock = ContinuousClock()
+        let tick = min(settings.statusInterval, .milliseconds(500))
+        var lastFlushed: UInt64? = nil
+        var lastSent = clock.now
+        while true {
+            try await Task.sleep(for: tick)
+            let (positions, lag) = pipeline.withLock { ($0.standbyPositions, $0.tracker.lagBytes) }
+            metrics.lagBytes.set(Double(lag))
+            metrics.confirmedLSN.set(Double(positions.flushed))
+            if positions.flushed != lastFlushed || clock.now - lastSent >= settings.statusInterval {
+                try await source.sendStatus(positions, replyRequested: false)
+                lastFlushed = positions.flushed
+                lastSent = clock.now
+            }
+        }
+    }
+
+    // MARK: shutdown
+
+    /// Waits (bounded) for in-flight acks, then reports the final position.
+    private func drain() async throws -> UInt64 {
+        let inFlight = window.used
+        logger.info("draining in-flight events", metadata: ["in_flight": "\(inFlight)"])
+        let drained = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                do {
+                    try await self.window.waitUntilEmpty()
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: self.settings.shutdownTimeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !drained {
+            logger.warning("shutdown timeout reached with events in flight; they will be replayed", metadata: ["in_flight": "\(window.used)"])
+        }
+        let positions = pipeline.withLock { $0.standbyPositions }
+        try await source.sendStatus(positions, replyRequested: false)
+        logger.info("final status sent", metadata: ["confirmed_lsn": "\(LSNFormat.string(positions.flushed))"])
+        return positions.flushed
+    }
+}
+
+enum UnixMicroseconds {
+    static func now() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
+    }
+}

@@ -1,0 +1,28 @@
+/// What the pipeline needs from the configuration (kept apart from the file/env loader).
+public struct RelaySettings: Sendable, Hashable {
+    public var table: OutboxTable
+    public var topicName: String
+    public var slotName: String
+    public var maxInFlight: Int
+    public var statusInterval: Duration
+    public var shutdownTimeout: Duration
+    public var reconnectBackoff: Backoff
+
+    public init(
+        table: OutboxTable = OutboxTable(),
+        topicName: String,
+        slotName: String,
+        maxInFlight: Int = 1000,
+        statusInterval: Duration = .seconds(10),
+        shutdownTimeout: Duration = .seconds(30),
+        reconnectBackoff: Backoff = Backoff()
+    ) {
+        self.table = table
+        self.topicName = topicName
+        self.slotName = slotName
+        self.maxInFlight = maxInFlight
+        self.statusInterval = statusInterval
+        self.shutdownTimeout = shutdownTimeout
+        self.reconnectBackoff = reconnectBackoff
+    }
+}

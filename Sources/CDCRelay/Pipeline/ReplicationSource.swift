@@ -1,0 +1,45 @@
+/// One open replication stream, as the relay session sees it. The real implementation adapts the
+/// libpq `ReplicationSession`; tests use a scripted fake.
+public protocol ReplicationSource: Sendable {
+    associatedtype Inputs: AsyncIteratorProtocol where Inputs.Element == ReplicationInput
+
+    /// The decoded stream; called once, iterated by a single task. Bounded: not calling `next()`
+    /// stops reading from the socket (backpressure up to the walsender).
+    func makeInputs() -> Inputs
+    /// Queue a standby status update (must not wait for stream input).
+    func sendStatus(_ positions: StandbyPositions, replyRequested: Bool) async throws
+    /// End the stream; a pending `next()` finishes (nil or an error).
+    func close() async
+}
+
+/// Opens replication streams from the slot, one per session attempt.
+public protocol ReplicationConnector: Sendable {
+    associatedtype Source: ReplicationSource
+    /// Bootstraps (publication, slot) and starts streaming from the slot's confirmed position.
+    func connect() async throws -> ReplicationStart<Source>
+}
+
+public struct ReplicationStart<Source: ReplicationSource>: Sendable {
+    public var source: Source
+    /// The slot's `confirmed_flush_lsn` when streaming started (0 if unknown).
+    public var confirmedLSN: UInt64
+
+    public init(source: Source, confirmedLSN: UInt64) {
+        self.source = source
+        self.confirmedLSN = confirmedLSN
+    }
+}
+
+/// How the relay reacts to a failure to start or keep a stream.
+public enum ReplicationFailureKind: Sendable, Hashable {
+    /// Another relay streams from the slot: wait as a standby and retry.
+    case slotBusy
+    /// Retrying cannot help without losing events (slot lost or vanished): stop the relay.
+    case fatal
+    /// Network, restart, broker trouble: reconnect with backoff.
+    case transient
+}
+
+extension ReplicationConnector {
+    public func classify(_ error: any Error) -> ReplicationFailureKind { .transient }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import CDCRelay
+import Logging
+import OutboxCore
+
+/// `cdc-relay [--config FILE] [--set key=value]…`: streams outbox inserts to Pulsar until
+/// SIGTERM/SIGINT.
+@main
+struct CDCRelayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cdc-relay",
+        abstract: "Relay committed outbox rows from Postgres logical replication to Apache Pulsar."
+    )
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        let configuration = options.loadOrExit()
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "cdc-relay")
+        logger.logLevel = configuration.log.level
+        logger.info("starting", metadata: ["configuration": "\(configuration)"])
+        let application = try RelayApplication(configuration: configuration, logger: logger)
+        try await application.run()
+    }
+}

@@ -1,1 +1,0 @@
-print("cdc-relay: not built yet")

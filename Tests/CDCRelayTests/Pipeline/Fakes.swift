@@ -1,0 +1,117 @@
+import Synchronization
+
+@testable import CDCRelay
+
+/// A replication stream fed by the test. Reading stops (backpressure) when the test stops feeding.
+final class FakeReplicationSource: ReplicationSource {
+    struct Inputs: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<ReplicationInput, any Error>.Iterator
+        mutating func next() async throws -> ReplicationInput? {
+            try await base.next()
+        }
+    }
+
+    private let stream: AsyncThrowingStream<ReplicationInput, any Error>
+    let feed: AsyncThrowingStream<ReplicationInput, any Error>.Continuation
+    private let state = Mutex<(statuses: [StandbyPositions], closed: Bool, consumed: Int)>(([], false, 0))
+    let consumedCounter = Atomic<Int>(0)
+
+    init() {
+        (stream, feed) = AsyncThrowingStream.makeStream(of: ReplicationInput.self)
+    }
+
+    func makeInputs() -> Inputs { Inputs(base: stream.makeAsyncIterator()) }
+
+    func sendStatus(_ positions: StandbyPositions, replyRequested: Bool) async throws {
+        state.withLock { $0.statuses.append(positions) }
+    }
+
+    func close() async {
+        state.withLock { $0.closed = true }
+        feed.finish()
+    }
+
+    var statuses: [StandbyPositions] { state.withLock { $0.statuses } }
+    var isClosed: Bool { state.withLock { $0.closed } }
+}
+
+/// A publisher whose acks the test releases (or that acks at once).
+final class FakePublisher: EventPublisher {
+    struct Sent: Sendable {
+        var message: OutboxMessage
+        var completion: @Sendable (Result<Void, any Error>) -> Void
+    }
+
+    private let state = Mutex<(sent: [Sent], pendingIndex: Int, closed: Bool)>(([], 0, false))
+    let autoAck: Bool
+    let skipUpTo: Int64
+
+    init(autoAck: Bool = false, skipUpTo: Int64 = -1) {
+        self.autoAck = autoAck
+        self.skipUpTo = skipUpTo
+    }
+
+    func publish(_ message: OutboxMessage, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) async throws -> PublishDisposition {
+        if message.sequenceID <= skipUpTo { return .skippedDuplicate }
+        state.withLock { $0.sent.append(Sent(message: message, completion: completion)) }
+        if autoAck { completion(.success(())) }
+        return .sent
+    }
+
+    func flush() async throws {}
+
+    func close() async {
+        state.withLock { $0.closed = true }
+    }
+
+    var sent: [OutboxMessage] { state.withLock { $0.sent.map(\.message) } }
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Completes the oldest not-yet-completed sends.
+    func complete(_ count: Int, with result: Result<Void, any Error> = .success(())) {
+        let completions = state.withLock { state -> [Sent] in
+            let end = min(state.pendingIndex + count, state.sent.count)
+            defer { state.pendingIndex = end }
+            return Array(state.sent[state.pendingIndex..<end])
+        }
+        for sent in completions { sent.completion(result) }
+    }
+}
+
+struct FakePublisherFactory: EventPublisherFactory {
+    let make: @Sendable () -> FakePublisher
+    func makePublisher() async throws -> any EventPublisher { make() }
+}
+
+/// Hands out prepared sources, one per connect; fails with `connectError` when set.
+final class FakeConnector: ReplicationConnector {
+    private let state: Mutex<(sources: [FakeReplicationSource], connects: Int)>
+    let confirmedLSN: UInt64
+
+    init(sources: [FakeReplicationSource], confirmedLSN: UInt64 = 0) {
+        state = Mutex((sources, 0))
+        self.confirmedLSN = confirmedLSN
+    }
+
+    struct NoMoreSources: Error {}
+
+    func connect() async throws -> ReplicationStart<FakeReplicationSource> {
+        let source = state.withLock { state -> FakeReplicationSource? in
+            state.connects += 1
+            return state.sources.isEmpty ? nil : state.sources.removeFirst()
+        }
+        guard let source else { throw NoMoreSources() }
+        return ReplicationStart(source: source, confirmedLSN: confirmedLSN)
+    }
+
+    var connects: Int { state.withLock { $0.connects } }
+}
+
+func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return condition()
+}
