@@ -41,6 +41,22 @@ enum ProcessRunner {
         return text
     }
 
+    /// For commands that start daemons (the stack script): their children would keep an output
+    /// pipe open forever, so output goes to /dev/null and only the exit status counts.
+    static func runQuietly(_ executable: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        while process.isRunning { usleep(50_000) }
+        guard process.terminationStatus == 0 else {
+            throw ProcessFailure(command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus, output: "")
+        }
+    }
+
     static func which(_ name: String) -> String {
         for dir in ["/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin", "/bin"] {
             let path = "\(dir)/\(name)"
