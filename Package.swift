@@ -78,6 +78,8 @@ let package = Package(
                 "CLibPQ",
                 "PulsarClient",
                 "OutboxCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
