@@ -11,11 +11,19 @@ import Synchronization
 public final class PulsarEventPublisher: EventPublisher {
     private let client: PulsarClient
     private let options: ProducerOptions
+    private let closeTimeout: Duration
     private let producers = Mutex<[String: Task<PulsarProducer, any Error>]>([:])
 
-    public init(client: PulsarClient, producerName: String, maxPendingMessages: Int, sendTimeout: Duration = .seconds(30)) {
+    /// `sendTimeout` `.zero` (the relay's choice): while the broker is away, messages stay pending
+    /// and are resent on reconnect, so an outage is backpressure rather than a failed session.
+    /// `closeTimeout` bounds how long `close()` waits for pending messages.
+    public init(
+        client: PulsarClient, producerName: String, maxPendingMessages: Int,
+        sendTimeout: Duration = .zero, closeTimeout: Duration = .seconds(1)
+    ) {
         self.client = client
         self.options = ProducerOptions(name: producerName, sendTimeout: sendTimeout, maxPendingMessages: maxPendingMessages)
+        self.closeTimeout = closeTimeout
     }
 
     private func producer(for topic: String) async throws -> PulsarProducer {
@@ -64,7 +72,8 @@ public final class PulsarEventPublisher: EventPublisher {
     }
 
     public func close() async {
-        for producer in (try? await openProducers()) ?? [] { try? await producer.close() }
+        // Pending messages that miss the bound fail; the next session replays them from the slot.
+        for producer in (try? await openProducers()) ?? [] { try? await producer.close(drainTimeout: closeTimeout) }
     }
 
     private func openProducers() async throws -> [PulsarProducer] {
@@ -83,15 +92,22 @@ public struct PulsarEventPublisherFactory: EventPublisherFactory {
     public let producerName: String
     public let maxPendingMessages: Int
     public let sendTimeout: Duration
+    public let closeTimeout: Duration
 
-    public init(client: PulsarClient, producerName: String, maxPendingMessages: Int, sendTimeout: Duration = .seconds(30)) {
+    public init(
+        client: PulsarClient, producerName: String, maxPendingMessages: Int,
+        sendTimeout: Duration = .zero, closeTimeout: Duration = .seconds(1)
+    ) {
         self.client = client
         self.producerName = producerName
         self.maxPendingMessages = maxPendingMessages
         self.sendTimeout = sendTimeout
+        self.closeTimeout = closeTimeout
     }
 
     public func makePublisher() async throws -> any EventPublisher {
-        PulsarEventPublisher(client: client, producerName: producerName, maxPendingMessages: maxPendingMessages, sendTimeout: sendTimeout)
+        PulsarEventPublisher(
+            client: client, producerName: producerName, maxPendingMessages: maxPendingMessages,
+            sendTimeout: sendTimeout, closeTimeout: closeTimeout)
     }
 }

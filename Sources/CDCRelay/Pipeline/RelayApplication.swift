@@ -39,6 +39,11 @@ public struct RelayApplication: Sendable {
         pulsarConfiguration.authToken = configuration.pulsar.token.flatMap { $0.isEmpty ? nil : $0 }
         pulsarConfiguration.tlsTrustCertificatesFile = configuration.pulsar.tlsTrustCertificatesFile
         pulsarConfiguration.tlsAllowInsecureConnection = configuration.pulsar.tlsAllowInsecureConnection
+        // A broker that comes back is found within ~2 s (the client default backs off to 30 s),
+        // and an unanswered request gives up sooner, so a session waiting on it restarts quickly.
+        pulsarConfiguration.initialBackoff = .milliseconds(100)
+        pulsarConfiguration.maxBackoff = .seconds(2)
+        pulsarConfiguration.operationTimeout = .seconds(10)
         let client = PulsarClient(configuration: pulsarConfiguration, logger: logger)
         self.pulsarClient = client
 

@@ -28,6 +28,8 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
     private let window: InFlightWindow
     private let failures: AsyncStream<RelayError>
     private let failureSink: AsyncStream<RelayError>.Continuation
+    /// Acks (and dedup skips) so far: the status loop notices a broker that stopped answering.
+    private let settled = Atomic<UInt64>(0)
 
     init(
         source: Source,
@@ -156,6 +158,7 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
             }
         }
         window.release()
+        settled.add(1, ordering: .relaxed)
         metrics.inFlight.set(Double(window.used))
         if countAsPublished {
             metrics.eventsPublished.increment()
@@ -179,8 +182,10 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         let tick = min(settings.statusInterval, .milliseconds(500))
         var lastFlushed: UInt64? = nil
         var lastSent = clock.now
+        var stall = StallWatch(since: clock.now)
         while true {
             try await Task.sleep(for: tick)
+            watchBroker(&stall, now: clock.now)
             let (positions, lag) = pipeline.withLock { ($0.standbyPositions, $0.tracker.lagBytes) }
             metrics.lagBytes.set(Double(lag))
             metrics.confirmedLSN.set(Double(positions.flushed))
@@ -189,6 +194,34 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
                 lastFlushed = positions.flushed
                 lastSent = clock.now
             }
+        }
+    }
+
+    private struct StallWatch {
+        var lastSettled: UInt64 = 0
+        var lastProgress: ContinuousClock.Instant
+        var stalled = false
+        init(since: ContinuousClock.Instant) { lastProgress = since }
+    }
+
+    /// A broker outage is backpressure, not a failure: the session waits and the client resends
+    /// on reconnect. Meanwhile the relay reports not ready, with one log line each way.
+    private func watchBroker(_ watch: inout StallWatch, now: ContinuousClock.Instant) {
+        let settledNow = settled.load(ordering: .relaxed)
+        let inFlight = window.used
+        if settledNow != watch.lastSettled || inFlight == 0 {
+            watch.lastSettled = settledNow
+            watch.lastProgress = now
+            if watch.stalled {
+                watch.stalled = false
+                health.set(.streaming)
+                logger.notice("the broker acknowledges again; streaming")
+            }
+        } else if !watch.stalled && now - watch.lastProgress >= settings.stallThreshold {
+            watch.stalled = true
+            let detail = "no broker acknowledgement for \(now - watch.lastProgress) with \(inFlight) events in flight"
+            health.set(.reconnecting, detail: detail)
+            logger.warning("waiting for the broker; nothing is confirmed meanwhile", metadata: ["in_flight": "\(inFlight)"])
         }
     }
 

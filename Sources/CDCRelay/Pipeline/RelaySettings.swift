@@ -7,6 +7,9 @@ public struct RelaySettings: Sendable, Hashable {
     public var statusInterval: Duration
     public var shutdownTimeout: Duration
     public var reconnectBackoff: Backoff
+    /// Events in flight and no broker acknowledgement for this long: report not ready (the
+    /// session keeps waiting; the client resends on reconnect).
+    public var stallThreshold: Duration
 
     public init(
         table: OutboxTable = OutboxTable(),
@@ -15,7 +18,8 @@ public struct RelaySettings: Sendable, Hashable {
         maxInFlight: Int = 1000,
         statusInterval: Duration = .seconds(10),
         shutdownTimeout: Duration = .seconds(30),
-        reconnectBackoff: Backoff = Backoff()
+        reconnectBackoff: Backoff = Backoff(),
+        stallThreshold: Duration = .seconds(5)
     ) {
         self.table = table
         self.topicName = topicName
@@ -24,5 +28,6 @@ public struct RelaySettings: Sendable, Hashable {
         self.statusInterval = statusInterval
         self.shutdownTimeout = shutdownTimeout
         self.reconnectBackoff = reconnectBackoff
+        self.stallThreshold = stallThreshold
     }
 }

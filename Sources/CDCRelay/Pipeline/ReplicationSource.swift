@@ -17,6 +17,9 @@ public protocol ReplicationConnector: Sendable {
     associatedtype Source: ReplicationSource
     /// Bootstraps (publication, slot) and starts streaming from the slot's confirmed position.
     func connect() async throws -> ReplicationStart<Source>
+    /// How to react to a failure of `connect()` or of the stream. A requirement (not only an
+    /// extension method) so the service's generic code calls the connector's own version.
+    func classify(_ error: any Error) -> ReplicationFailureKind
 }
 
 public struct ReplicationStart<Source: ReplicationSource>: Sendable {

@@ -95,7 +95,10 @@ final class PartitionProducer: Sendable {
     /// Looks up the topic, registers on the connection, sends PRODUCER, and on PRODUCER_SUCCESS
     /// goes ready after queueing every pending frame for resend.
     private func establish(assignedBrokerURL: String?) async throws(PulsarClientError) {
+        try checkNotClosed()
         let connection = try await client.connection(forTopic: topic, assignedBrokerURL: assignedBrokerURL)
+        // Closed while connecting (a reconnect racing close()): do not register the name again.
+        try checkNotClosed()
         let binding = ConnectionBinding(producer: self, connection: connection)
         try connection.registerProducer(producerID, handler: binding)
         let (epoch, name) = state.withLockedValue { ($0.machine.nextEpoch(), $0.producerName) }
@@ -119,6 +122,12 @@ final class PartitionProducer: Sendable {
             throw PulsarClientError(code: .protocolError, message: "\(response.type) in answer to PRODUCER")
         }
         let success = response.producerSuccess
+        if case .closed(let error) = state.withLockedValue({ $0.machine.state }) {
+            // close() finished while PRODUCER was in flight: give the name back to the broker.
+            connection.unregisterProducer(producerID)
+            try? connection.send(PulsarCommands.closeProducer(producerID: producerID, requestID: connection.nextRequestID()))
+            throw error
+        }
         let drain: Bool = state.withLockedValue { state in
             if state.producerName == nil || state.producerName == "" { state.producerName = success.producerName }
             state.connection = connection
@@ -133,6 +142,14 @@ final class PartitionProducer: Sendable {
         }
         logger.debug("producer ready", metadata: ["pulsar.producer_name": "\(success.producerName)", "epoch": "\(epoch)"])
         if drain { connection.eventLoop.execute { self.drainOutbox() } }
+    }
+
+    private func checkNotClosed() throws(PulsarClientError) {
+        let closedWith: PulsarClientError? = state.withLockedValue { state in
+            if case .closed(let error) = state.machine.state { return error }
+            return nil
+        }
+        if let closedWith { throw closedWith }
     }
 
     // MARK: sending
@@ -319,9 +336,25 @@ final class PartitionProducer: Sendable {
         }
     }
 
-    func close() async throws(PulsarClientError) {
+    /// Stops accepting sends, waits for the pending ones (at most `drainTimeout` when given: what
+    /// is still pending then fails with `producerClosed`), and closes the producer on the broker.
+    func close(drainTimeout: Duration? = nil) async throws(PulsarClientError) {
         _ = state.withLockedValue { $0.machine.closeRequested() }
-        await flush()
+        if let drainTimeout {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.flush() }
+                group.addTask { try? await Task.sleep(for: drainTimeout) }
+                await group.next()
+                group.cancelAll()
+                // Fails whatever is still pending, which also releases a flush still waiting.
+                let resolution = state.withLockedValue {
+                    $0.machine.closeForGood(PulsarClientError(code: .producerClosed, message: "closed before the broker acknowledged"))
+                }
+                complete(resolution)
+            }
+        } else {
+            await flush()
+        }
         let (connection, resolution, timers) = state.withLockedValue { state in
             let resolution = state.machine.closeForGood(PulsarClientError(code: .producerClosed, message: "the producer is closed"))
             let connection = state.connection

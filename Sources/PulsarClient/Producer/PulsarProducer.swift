@@ -55,6 +55,15 @@ public final class PulsarProducer: Sendable {
         client.producerClosed(self)
     }
 
+    /// Like `close()`, but waits at most `drainTimeout` for pending messages (per partition);
+    /// those still unacknowledged then fail with `producerClosed`. For owners that must stop in
+    /// bounded time even while the broker is unreachable (with no send timeout, pending messages
+    /// would otherwise wait for the broker forever).
+    public func close(drainTimeout: Duration) async throws {
+        for partition in partitions { try await partition.close(drainTimeout: drainTimeout) }
+        client.producerClosed(self)
+    }
+
     private func route(_ message: PulsarOutgoingMessage) -> PartitionProducer {
         guard partitions.count > 1 else { return partitions[0] }
         if let key = message.key {

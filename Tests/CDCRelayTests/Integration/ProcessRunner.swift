@@ -8,53 +8,26 @@ struct ProcessFailure: Error, CustomStringConvertible {
 }
 
 enum ProcessRunner {
-    /// Runs a program to completion and returns its standard output.
+    /// Runs a program to completion (short commands: the calling thread waits) and returns its
+    /// standard output. Output and input go through temporary files.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
+        let dir = FileManager.default.temporaryDirectory
+        let token = UUID().uuidString
+        let outputPath = dir.appendingPathComponent("run-\(token).out").path
+        let inputPath = input.map { _ in dir.appendingPathComponent("run-\(token).in").path }
+        defer {
+            try? FileManager.default.removeItem(atPath: outputPath)
+            if let inputPath { try? FileManager.default.removeItem(atPath: inputPath) }
         }
-        try? stdin.fileHandleForWriting.close()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: out, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw ProcessFailure(
-                command: ([executable] + arguments).joined(separator: " ").prefix(300).description,
-                status: process.terminationStatus,
-                output: String(decoding: err, as: UTF8.self) + text)
+        if let input, let inputPath { try input.write(toFile: inputPath, atomically: false, encoding: .utf8) }
+        let pid = try Spawn.start(executable, arguments, environment: environment, logPath: outputPath, inputPath: inputPath)
+        let code = Spawn.exitCode(Spawn.waitBlocking(pid))
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        guard code == 0 else {
+            throw ProcessFailure(command: ([executable] + arguments).joined(separator: " ").prefix(300).description, status: code, output: text)
         }
         return text
-    }
-
-    /// For commands that start daemons (the stack script): their children would keep an output
-    /// pipe open forever, so output goes to /dev/null and only the exit status counts.
-    static func runQuietly(_ executable: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        while process.isRunning { usleep(50_000) }
-        guard process.terminationStatus == 0 else {
-            throw ProcessFailure(command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus, output: "")
-        }
     }
 
     static func which(_ name: String) -> String {
@@ -68,11 +41,13 @@ enum ProcessRunner {
 
 /// SQL through `psql` as the superuser (test setup and checks only).
 enum SQL {
-    static func run(_ sql: String, user: String = "postgres") throws -> String {
+    @discardableResult
+    static func run(_ sql: String, user: String = "postgres", database: String = RelayTestStack.database) throws -> String {
         try ProcessRunner.run(
             ProcessRunner.which("psql"),
             ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", RelayTestStack.pgHost, "-p", String(RelayTestStack.pgPort),
-             "-U", user, "-d", RelayTestStack.database, "-f", "-"],
+             "-U", user, "-d", database, "-f", "-"],
+            environment: ["PGOPTIONS": "-c client_min_messages=warning"],
             input: sql
         ).trimmingCharacters(in: .whitespacesAndNewlines)
     }

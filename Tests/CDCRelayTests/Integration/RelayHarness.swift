@@ -92,9 +92,10 @@ final class InProcessRelay: Sendable {
     private let task: Mutex<Task<Void, any Error>?> = Mutex(nil)
     private let group: ServiceGroup
 
+    /// `RELAY_TEST_LOG_LEVEL` (e.g. `info`) overrides the level when investigating a test.
     init(_ fixture: RelayFixture, configuration: OutboxConfiguration? = nil, logLevel: Logger.Level = .warning) throws {
         var logger = Logger(label: "relay-\(fixture.id)")
-        logger.logLevel = logLevel
+        logger.logLevel = RelayTestStack.environment["RELAY_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? logLevel
         application = try RelayApplication(
             configuration: configuration ?? fixture.configuration(), logger: logger, table: fixture.table, metricsHost: "127.0.0.1")
         group = application.makeServiceGroup(gracefulShutdownSignals: [])

@@ -5,8 +5,8 @@ import Testing
 @testable import CDCRelay
 
 /// The relay against the real local stack: Postgres 15 logical replication and pulsar-lite.
-/// Serialized: some tests stop the shared broker or Postgres.
-@Suite(.serialized, .enabled(if: RelayTestStack.shouldRun))
+/// Tests that stop the broker or Postgres are in `RelayFaultTests`.
+@Suite(.serialized, .enabled(if: RelayTestStack.shouldRun), .timeLimit(.minutes(5)))
 struct RelayIntegrationTests {
     @Test func tenThousandEventsFromFourConcurrentWritersArriveExactlyOnceInCommitOrder() async throws {
         let fixture = try RelayFixture()
@@ -67,44 +67,7 @@ struct RelayIntegrationTests {
         try await relay.stop()
     }
 
-    @Test(.disabled("unverified: did not finish within the time limit on the shared machine; needs investigation")) func brokerDownHoldsTheSlotAndEverythingArrivesAfterwards() async throws {
-        guard let stack = RelayTestStack.stackScript, let name = RelayTestStack.stackName else {
-            Issue.record("STACK_SCRIPT/STACK_NAME missing")
-            return
-        }
-        let fixture = try RelayFixture()
-        defer { fixture.cleanUp() }
-        let collector = try PulsarCollector(topic: fixture.topic)
-        defer { collector.stop() }
-        let relay = try InProcessRelay(fixture)
-        try await relay.startAndWaitUntilStreaming()
-        try fixture.insert(firstID: 1, count: 10)
-        #expect(await collector.waitForDistinctEvents(10, timeout: .seconds(30)).count >= 10)
-        let before = try fixture.currentWALLSN()
-        #expect(try await waitUntil(timeout: .seconds(20)) { (try fixture.confirmedFlushLSN() ?? 0) >= before })
-        let confirmedBefore = try #require(try fixture.confirmedFlushLSN())
-
-        try ProcessRunner.runQuietly(stack, ["--name", name, "broker-stop"])
-        do {
-            for batch in 0..<10 { try fixture.insert(firstID: 100 + Int64(batch) * 10, count: 10) }
-            try await Task.sleep(for: .seconds(5))
-            #expect(try fixture.confirmedFlushLSN() == confirmedBefore, "nothing is confirmed while the broker is down")
-        } catch {
-            try? ProcessRunner.runQuietly(stack, ["--name", name, "broker-start"])
-            throw error
-        }
-        try ProcessRunner.runQuietly(stack, ["--name", name, "broker-start"])
-        collector.stop()
-        let again = try PulsarCollector(topic: fixture.topic)
-        defer { again.stop() }
-        let messages = await again.waitForDistinctEvents(110, timeout: .seconds(120))
-        #expect(Set(messages.map(\.eventID)).isSuperset(of: Set((100..<200).map(Int64.init))))
-        let afterAll = try fixture.currentWALLSN()
-        #expect(try await waitUntil(timeout: .seconds(60)) { (try fixture.confirmedFlushLSN() ?? 0) >= afterAll })
-        try await relay.stop()
-    }
-
-    @Test(.disabled("unverified: did not finish within the time limit on the shared machine; needs investigation")) func quietOutboxInABusyDatabaseDoesNotPinWAL() async throws {
+    @Test func quietOutboxInABusyDatabaseDoesNotPinWAL() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
         let relay = try InProcessRelay(fixture)
@@ -122,7 +85,9 @@ struct RelayIntegrationTests {
         }
         #expect(try retained() > 40_000_000, "the noise produced WAL")
         let released = try await waitUntil(timeout: .seconds(60), interval: .seconds(1)) {
-            _ = try SQL.run("CHECKPOINT; SELECT pg_switch_wal();")
+            // A checkpoint logs the running-transactions record that lets restart_lsn advance.
+            // (No pg_switch_wal: it jumps the current LSN to the next 16 MB segment boundary.)
+            _ = try SQL.run("CHECKPOINT;")
             return try retained() < 4_000_000
         }
         let finalRetained = try retained()
@@ -155,7 +120,8 @@ struct RelayIntegrationTests {
         try await relay.stop()
     }
 
-    @Test(.disabled("unverified: did not finish within the time limit on the shared machine; needs investigation")) func secondRelayWaitsAsStandbyAndTakesOver() async throws {
+    /// The same with a crashed (kill -9) active relay is in `RelayProcessFaultTests`.
+    @Test func secondRelayWaitsAsStandbyAndTakesOverAfterAGracefulStop() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
         let collector = try PulsarCollector(topic: fixture.topic)
@@ -173,33 +139,10 @@ struct RelayIntegrationTests {
         try await active.stop()
         let stoppedAt = ContinuousClock.now
         #expect(try await waitUntil(timeout: .seconds(10)) { standby.health.isReady })
-        #expect(ContinuousClock.now - stoppedAt < .seconds(10))
+        print("[timing] standby streaming \(ContinuousClock.now - stoppedAt) after the active relay stopped")
         try fixture.insert(firstID: 1000, count: 100)
         let messages = await collector.waitForDistinctEvents(200, timeout: .seconds(30))
         #expect(Set(messages.map(\.eventID)).count == 200)
         try await standby.stop()
-    }
-
-    @Test(.disabled("unverified: did not finish within the time limit on the shared machine; needs investigation")) func postgresRestartMidStreamResumesWithoutLoss() async throws {
-        guard let stack = RelayTestStack.stackScript, let name = RelayTestStack.stackName else {
-            Issue.record("STACK_SCRIPT/STACK_NAME missing")
-            return
-        }
-        let fixture = try RelayFixture()
-        defer { fixture.cleanUp() }
-        let collector = try PulsarCollector(topic: fixture.topic)
-        defer { collector.stop() }
-        let relay = try InProcessRelay(fixture)
-        try await relay.startAndWaitUntilStreaming()
-        for batch in 0..<10 { try fixture.insert(firstID: Int64(batch) * 100, count: 100) }
-        try ProcessRunner.runQuietly(stack, ["--name", name, "pg-stop"])
-        try await Task.sleep(for: .seconds(1))
-        try ProcessRunner.runQuietly(stack, ["--name", name, "pg-start"])
-        for batch in 10..<20 { try fixture.insert(firstID: Int64(batch) * 100, count: 100) }
-        let messages = await collector.waitForDistinctEvents(2000, timeout: .seconds(90))
-        let missing = Set((0..<2000).map(Int64.init)).subtracting(messages.map(\.eventID))
-        #expect(missing.isEmpty, "missing \(missing.count) events")
-        #expect(relay.metrics.registry.emitToString().contains("outbox_relay_reconnects_total 0") == false)
-        try await relay.stop()
     }
 }
