@@ -15,8 +15,18 @@ struct RelayProcessFaultTests {
     @Test func killedFiveTimesUnderLoadLosesNothingAndReplaysOnlyUnconfirmedEvents() async throws {
         let fixture = try RelayDatabaseFixture()
         defer { fixture.cleanUp() }
-        let collector = try PulsarCollector(topic: fixture.topic)
-        defer { collector.stop() }
+        // Our consumer: the check needs each message's sequence id.
+        let collector = try await SequenceCollector(topic: fixture.topic)
+        do {
+            try await killFiveTimes(fixture, collector)
+        } catch {
+            await collector.stop()
+            throw error
+        }
+        await collector.stop()
+    }
+
+    private func killFiveTimes(_ fixture: RelayDatabaseFixture, _ collector: SequenceCollector) async throws {
         var relay = try RelayProcess(fixture, maxInFlight: 200)
         try await Self.requireStatus(relay, "streaming")
 
