@@ -83,26 +83,34 @@ struct FakePublisherFactory: EventPublisherFactory {
     func makePublisher() async throws -> any EventPublisher { make() }
 }
 
-/// Hands out prepared sources, one per connect; fails with `connectError` when set.
+/// Hands out prepared sources, one per connect, after failing the first connects with
+/// `connectFailures`; errors are classified by `classifier`.
 final class FakeConnector: ReplicationConnector {
-    private let state: Mutex<(sources: [FakeReplicationSource], connects: Int)>
+    private let state: Mutex<(sources: [FakeReplicationSource], failures: [any Error], connects: Int)>
     let confirmedLSN: UInt64
+    private let classifier: @Sendable (any Error) -> ReplicationFailureKind
 
-    init(sources: [FakeReplicationSource], confirmedLSN: UInt64 = 0) {
-        state = Mutex((sources, 0))
+    init(
+        sources: [FakeReplicationSource], confirmedLSN: UInt64 = 0, connectFailures: [any Error] = [],
+        classifier: @escaping @Sendable (any Error) -> ReplicationFailureKind = { _ in .transient }
+    ) {
+        state = Mutex((sources, connectFailures, 0))
         self.confirmedLSN = confirmedLSN
+        self.classifier = classifier
     }
 
     struct NoMoreSources: Error {}
 
     func connect() async throws -> ReplicationStart<FakeReplicationSource> {
-        let source = state.withLock { state -> FakeReplicationSource? in
+        let next = state.withLock { state -> Result<FakeReplicationSource, any Error> in
             state.connects += 1
-            return state.sources.isEmpty ? nil : state.sources.removeFirst()
+            if !state.failures.isEmpty { return .failure(state.failures.removeFirst()) }
+            return state.sources.isEmpty ? .failure(NoMoreSources()) : .success(state.sources.removeFirst())
         }
-        guard let source else { throw NoMoreSources() }
-        return ReplicationStart(source: source, confirmedLSN: confirmedLSN)
+        return ReplicationStart(source: try next.get(), confirmedLSN: confirmedLSN)
     }
+
+    func classify(_ error: any Error) -> ReplicationFailureKind { classifier(error) }
 
     var connects: Int { state.withLock { $0.connects } }
 }

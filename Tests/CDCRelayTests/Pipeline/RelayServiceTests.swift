@@ -203,4 +203,81 @@ import Testing
             #expect(first.statuses.allSatisfy { $0.flushed == 0x500 })
         }
     }
+
+    struct SlotInUse: Error {}
+    struct SlotGone: Error {}
+
+    @Test func busySlotMeansStandbyUntilItIsFree() async throws {
+        let source = FakeReplicationSource()
+        let connector = FakeConnector(
+            sources: [source], connectFailures: [SlotInUse(), SlotInUse(), SlotInUse()],
+            classifier: { $0 is SlotInUse ? .slotBusy : .transient })
+        let publisher = FakePublisher(autoAck: true)
+        try await Self.withService(connector: connector, publisher: { publisher }) { service in
+            #expect(await eventually { connector.connects >= 1 && service.health.status == .standby })
+            #expect(await eventually { connector.connects == 4 && service.health.status == .streaming })
+            // Waiting as a standby is not a failure.
+            #expect(service.metrics.registry.emitToString().contains("outbox_relay_session_failures_total 0"))
+            Self.feedTransaction(source, commitLSN: 0x1000, ids: [1], withRelation: true)
+            #expect(await eventually { publisher.sent.count == 1 })
+        }
+    }
+
+    @Test func lostSlotStopsTheRelayInsteadOfSkippingEvents() async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let connector = FakeConnector(sources: [], connectFailures: [SlotGone()], classifier: { $0 is SlotGone ? .fatal : .transient })
+        let service = try RelayService(
+            connector: connector, publishers: FakePublisherFactory(make: { FakePublisher() }), settings: Self.settings(), logger: logger)
+        let error = await #expect(throws: RelayError.self) { try await service.run() }
+        #expect(error?.code == .fatalReplication)
+        #expect(service.health.status == .failed)
+        #expect(connector.connects == 1)
+    }
+
+    @Test func brokerSilenceIsReportedAsNotReadyWithoutEndingTheSession() async throws {
+        let source = FakeReplicationSource()
+        let publisher = FakePublisher()
+        var settings = Self.settings()
+        settings.stallThreshold = .milliseconds(200)
+        let connector = FakeConnector(sources: [source], confirmedLSN: 0x500)
+        try await Self.withService(connector: connector, publisher: { publisher }, settings: settings) { service in
+            Self.feedTransaction(source, commitLSN: 0x1000, ids: [1, 2], withRelation: true)
+            #expect(await eventually { publisher.sent.count == 2 })
+            #expect(service.health.isReady)
+            #expect(await eventually { service.health.status == .reconnecting })
+            #expect(service.health.detail?.contains("2 events in flight") == true)
+            #expect(source.statuses.allSatisfy { $0.flushed == 0x500 })
+            publisher.complete(2)
+            #expect(await eventually { service.health.status == .streaming })
+            #expect(await eventually { source.statuses.last?.flushed == 0x1030 })
+            #expect(connector.connects == 1, "the same session waited and resumed")
+        }
+    }
+
+    @Test func permanentPublishFailureMeansNotReadyUntilTheNextSessionStreams() async throws {
+        let first = FakeReplicationSource()
+        let second = FakeReplicationSource()
+        let publishers = Mutex<[FakePublisher]>([])
+        let connector = FakeConnector(sources: [first, second], confirmedLSN: 0x500)
+        var settings = Self.settings()
+        settings.reconnectBackoff = Backoff(initial: .milliseconds(300), maximum: .milliseconds(300))
+        try await Self.withService(
+            connector: connector,
+            publisher: {
+                let publisher = FakePublisher()
+                publishers.withLock { $0.append(publisher) }
+                return publisher
+            },
+            settings: settings
+        ) { service in
+            Self.feedTransaction(first, commitLSN: 0x1000, ids: [1], withRelation: true)
+            #expect(await eventually { publishers.withLock { $0.first?.sent.count == 1 } })
+            struct TopicTerminated: Error {}
+            publishers.withLock { $0[0] }.complete(1, with: .failure(TopicTerminated()))
+            #expect(await eventually { service.health.status == .failed })
+            #expect(service.health.detail?.contains("publishFailed") == true)
+            #expect(await eventually { connector.connects == 2 && service.health.status == .streaming })
+        }
+    }
 }
