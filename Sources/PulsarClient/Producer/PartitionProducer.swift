@@ -454,7 +454,11 @@ final class PartitionProducer: Sendable {
                 complete(failPending)
                 scheduleReconnect(after: delay, assignedBrokerURL: nil)
             case .closed(let resolution):
-                logger.error("producer cannot be re-created, closing it", metadata: ["error": "\(error)"])
+                if error.code == .producerClosed {
+                    logger.debug("producer closed while reconnecting")
+                } else {
+                    logger.error("producer cannot be re-created, closing it", metadata: ["error": "\(error)"])
+                }
                 complete(resolution)
             }
         }

@@ -3,7 +3,8 @@ import Testing
 
 @testable import CDCRelay
 
-/// The relay while the stack's broker or Postgres is stopped. Opt-in (REPL_FAULT_TESTS=1, run last
+/// The relay while the stack's broker or Postgres is stopped. The broker is stopped with SIGKILL:
+/// pulsar-lite takes 10 s to give up on SIGTERM (then the stack script kills it anyway). Opt-in (REPL_FAULT_TESTS=1, run last
 /// by scripts/test): other suites sharing the stack would fail meanwhile.
 @Suite(
     .serialized,
@@ -25,7 +26,7 @@ struct RelayFaultTests {
         let confirmedBefore = try #require(try fixture.confirmedFlushLSN())
         collector.stop()
 
-        try await RelayTestStack.stack("broker-stop")
+        try await RelayTestStack.stack("broker-kill")
         do {
             for batch in 0..<10 { try fixture.insert(firstID: 100 + Int64(batch) * 10, count: 10) }
             // The events are read and handed to the client, which holds them while it reconnects:
@@ -58,6 +59,49 @@ struct RelayFaultTests {
         #expect(arrived < .seconds(15), "recovery took \(arrived)")
         print("[timing] broker back → all events at the broker \(arrived), slot confirmed \(confirmed)")
         try await relay.stop()
+    }
+
+    @Test func gracefulStopWhileTheBrokerIsDownEndsWithinTheShutdownTimeoutAndConfirmsNothing() async throws {
+        let fixture = try RelayFixture()
+        defer { fixture.cleanUp() }
+        var configuration = fixture.configuration()
+        configuration.relay.shutdownTimeout = .seconds(2)
+        let relay = try InProcessRelay(fixture, configuration: configuration)
+        try await relay.startAndWaitUntilStreaming()
+        try fixture.insert(firstID: 1, count: 10)
+        let written = try fixture.currentWALLSN()
+        #expect(try await waitUntil(timeout: .seconds(20)) { (try fixture.confirmedFlushLSN() ?? 0) >= written })
+        let confirmedBefore = try #require(try fixture.confirmedFlushLSN())
+
+        try await RelayTestStack.stack("broker-kill")
+        let stopTook: Duration
+        do {
+            try fixture.insert(firstID: 100, count: 50)
+            #expect(try await waitUntil(timeout: .seconds(20)) { relay.health.status == .reconnecting })
+            let stopping = ContinuousClock.now
+            try await relay.stop()
+            stopTook = ContinuousClock.now - stopping
+            #expect(try fixture.confirmedFlushLSN() == confirmedBefore, "unacknowledged events stay unconfirmed")
+        } catch {
+            try? await RelayTestStack.stack("broker-start")
+            throw error
+        }
+        try await RelayTestStack.stack("broker-start")
+        // 2 s drain + 1 s bounded producer close + the final status.
+        #expect(stopTook < .seconds(5), "stopping took \(stopTook)")
+        print("[timing] graceful stop with the broker down: \(stopTook)")
+
+        // The next relay replays them from the slot.
+        let collector = try PulsarCollector(topic: fixture.topic, subscription: "after-stop")
+        defer { collector.stop() }
+        let next = try InProcessRelay(fixture)
+        try await next.startAndWaitUntilStreaming()
+        let messages = await collector.waitForDistinctEvents(60, timeout: .seconds(30))
+        let received = Set(messages.map(\.eventID))
+        #expect(received.isSuperset(of: Set(100..<150)))
+        let afterAll = try fixture.currentWALLSN()
+        #expect(try await waitUntil(timeout: .seconds(20)) { (try fixture.confirmedFlushLSN() ?? 0) >= afterAll })
+        try await next.stop()
     }
 
     @Test func postgresRestartMidStreamResumesWithoutLoss() async throws {

@@ -51,6 +51,28 @@ import Testing
 
     typealias Send = ScriptedBroker.Send
 
+    @Test func closeWithADrainTimeoutFailsWhatTheBrokerNeverAcknowledged() async throws {
+        let broker = ScriptedBroker(script: .init(ignoreSends: true))
+        try await broker.start()
+        let client = makeClient(broker)
+        let producer = try await client.createProducer(
+            topic: "persistent://public/default/silent", options: ProducerOptions(sendTimeout: .zero))
+        let results = NIOLockedValueBox<[Result<PulsarMessageID, PulsarClientError>]>([])
+        for index in 0..<3 {
+            try await producer.sendAsync(PulsarOutgoingMessage("m\(index)")) { result in results.withLockedValue { $0.append(result) } }
+        }
+        let started = ContinuousClock.now
+        try await producer.close(drainTimeout: .milliseconds(300))
+        let took = ContinuousClock.now - started
+        #expect(took >= .milliseconds(300) && took < .seconds(3), "close took \(took)")
+        let outcome = results.withLockedValue { $0 }
+        #expect(outcome.count == 3)
+        #expect(outcome.allSatisfy { if case .failure(let error) = $0 { error.code == .producerClosed } else { false } }, "\(outcome)")
+        await #expect(throws: PulsarClientError.self) { try await producer.sendAsync(PulsarOutgoingMessage("late")) { _ in } }
+        await client.shutdown()
+        await broker.stop()
+    }
+
     @Test func receiptAheadOfTheQueueForcesAReconnectAndResend() async throws {
         let broker = ScriptedBroker(script: .init(receiptOutOfOrder: true))
         try await broker.start()

@@ -15,6 +15,8 @@ final class ScriptedBroker: Sendable {
         var receiptOutOfOrder = false
         /// First connection: answer the 1st SEND with this SEND_ERROR.
         var sendError: Pulsar_Proto_ServerError?
+        /// Never answer a SEND (a broker that stopped acknowledging).
+        var ignoreSends = false
     }
 
     struct Send: Sendable, Equatable {
@@ -128,6 +130,7 @@ final class ScriptedBroker: Sendable {
             }
             if round == 0 { sendsOnThisConnection.append(send) }
             let script = broker.script
+            if script.ignoreSends { return }
             if round == 0 {
                 if let after = script.closeProducerAfter {
                     if sendsOnThisConnection.count == after {
