@@ -79,7 +79,13 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
                     health.set(isPublishFailure ? .failed : .reconnecting, detail: summary)
                     // One line per distinct failure, not one per retry.
                     if summary != lastFailure {
-                        logger.error("replication session ended; restarting from the slot", metadata: ["error": "\(summary)"])
+                        if isPublishFailure {
+                            logger.error(
+                                "the broker rejected an event for good: confirmation stopped, not ready; restarting from the slot with backoff",
+                                metadata: ["error": "\(summary)"])
+                        } else {
+                            logger.error("replication session ended; restarting from the slot", metadata: ["error": "\(summary)"])
+                        }
                     }
                     lastFailure = summary
                 }
