@@ -71,6 +71,38 @@ struct RelayFaultTests {
         try await relay.stop()
     }
 
+    @Test func relayStartedWhileTheBrokerIsDownPublishesOnceItIsBack() async throws {
+        let fixture = try RelayFixture()
+        defer { fixture.cleanUp() }
+        try await RelayTestStack.stack("broker-kill")
+        let relay: InProcessRelay
+        do {
+            relay = try InProcessRelay(fixture)
+            relay.start()
+            // The slot is created before anything needs the broker; rows after it are streamed.
+            #expect(try await waitUntil(timeout: .seconds(20)) { try fixture.confirmedFlushLSN() != nil })
+            try fixture.insert(firstID: 1, count: 20)
+            #expect(try await waitUntil(timeout: .seconds(20)) { relay.health.status == .reconnecting })
+            #expect(try await waitUntil(timeout: .seconds(5), { !relay.health.isReady }))
+        } catch {
+            try? await RelayTestStack.stack("broker-start")
+            throw error
+        }
+        try await RelayTestStack.stack("broker-start")
+        let brokerBack = ContinuousClock.now
+        let collector = try PulsarCollector(topic: fixture.topic)
+        defer { collector.stop() }
+        let messages = await collector.waitForDistinctEvents(20, timeout: .seconds(30))
+        let arrived = ContinuousClock.now - brokerBack
+        #expect(Set(messages.map(\.eventID)) == Set(1...20))
+        let afterAll = try fixture.currentWALLSN()
+        #expect(try await waitUntil(timeout: .seconds(20)) { (try fixture.confirmedFlushLSN() ?? 0) >= afterAll })
+        #expect(relay.health.isReady)
+        #expect(arrived < .seconds(10), "recovery took \(arrived)")
+        print("[timing] relay started during the outage: all events at the broker \(arrived) after it was back")
+        try await relay.stop()
+    }
+
     @Test func gracefulStopWhileTheBrokerIsDownEndsWithinTheShutdownTimeoutAndConfirmsNothing() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
