@@ -182,7 +182,7 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         let tick = min(settings.statusInterval, .milliseconds(500))
         var lastFlushed: UInt64? = nil
         var lastSent = clock.now
-        var stall = StallWatch(since: clock.now)
+        var stall = BrokerStallDetector(threshold: settings.stallThreshold, now: clock.now)
         while true {
             try await Task.sleep(for: tick)
             watchBroker(&stall, now: clock.now)
@@ -197,31 +197,17 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         }
     }
 
-    private struct StallWatch {
-        var lastSettled: UInt64 = 0
-        var lastProgress: ContinuousClock.Instant
-        var stalled = false
-        init(since: ContinuousClock.Instant) { lastProgress = since }
-    }
-
-    /// A broker outage is backpressure, not a failure: the session waits and the client resends
-    /// on reconnect. Meanwhile the relay reports not ready, with one log line each way.
-    private func watchBroker(_ watch: inout StallWatch, now: ContinuousClock.Instant) {
-        let settledNow = settled.load(ordering: .relaxed)
-        let inFlight = window.used
-        if settledNow != watch.lastSettled || inFlight == 0 {
-            watch.lastSettled = settledNow
-            watch.lastProgress = now
-            if watch.stalled {
-                watch.stalled = false
-                health.set(.streaming)
-                logger.notice("the broker acknowledges again; streaming")
-            }
-        } else if !watch.stalled && now - watch.lastProgress >= settings.stallThreshold {
-            watch.stalled = true
-            let detail = "no broker acknowledgement for \(now - watch.lastProgress) with \(inFlight) events in flight"
-            health.set(.reconnecting, detail: detail)
+    /// One log line each way; readiness follows the broker.
+    private func watchBroker(_ detector: inout BrokerStallDetector, now: ContinuousClock.Instant) {
+        switch detector.observe(settled: settled.load(ordering: .relaxed), inFlight: window.used, now: now) {
+        case .none:
+            break
+        case .stalled(let inFlight, let silentFor):
+            health.set(.reconnecting, detail: "no broker acknowledgement for \(silentFor) with \(inFlight) events in flight")
             logger.warning("waiting for the broker; nothing is confirmed meanwhile", metadata: ["in_flight": "\(inFlight)"])
+        case .recovered:
+            health.set(.streaming)
+            logger.notice("the broker acknowledges again; streaming")
         }
     }
 
