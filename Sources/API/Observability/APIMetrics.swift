@@ -7,6 +7,7 @@ public final class APIMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let databaseInFlight: Gauge
     private let poolMaxConnections: Gauge
+    private let createBatchSize: ValueHistogram
     private static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
@@ -22,6 +23,14 @@ public final class APIMetrics: Sendable {
             descriptor: .init(metricName: "api_db_pool_max_connections", unitName: "", helpText: "Configured maximum size of the Postgres connection pool")
         )
         self.poolMaxConnections.set(Double(poolMaxConnections))
+        self.createBatchSize = registry.makeValueHistogram(
+            descriptor: .init(metricName: "api_create_batch_size", unitName: "", helpText: "Products written per create statement"),
+            buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256]
+        )
+    }
+
+    func recordCreateBatch(size: Int) {
+        createBatchSize.record(Double(size))
     }
 
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {

@@ -52,6 +52,10 @@ public struct OutboxConfiguration: Sendable, Equatable {
         public var idempotencyKeyTTL: Duration = .seconds(24 * 3600)
         public var maxBodyBytes: Int = 64 * 1024
         public var migrateOnStart: Bool = true
+        /// Most products one create statement writes; 1 turns batching off.
+        public var createBatchSize: Int = 100
+        /// Create statements running at once; further creates queue and share the next one.
+        public var createBatchConcurrency: Int = 1
     }
 
     public struct LogSettings: Sendable, Equatable {
