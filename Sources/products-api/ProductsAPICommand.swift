@@ -8,16 +8,6 @@ import PostgresNIO
 import ServiceLifecycle
 
 @main
-enum ProductsAPIMain {
-    static func main() async {
-        // Run Swift Concurrency jobs on the NIO event loops that also serve HTTP and Postgres:
-        // a request handler then resumes on the thread that read its socket instead of hopping to
-        // the global pool and back on every await (measured: the hops were most of the CPU cost).
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        await ProductsAPICommand.main()
-    }
-}
-
 struct ProductsAPICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "products-api",
@@ -34,6 +24,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = options.loadOrExit()
+        Self.adoptEventLoopsAsGlobalExecutor(threads: configuration.server.eventLoopThreads)
         var logger = Logger(label: "products-api")
         logger.logLevel = configuration.log.level
         let clientConfiguration = try configuration.database.postgresClientConfiguration()
@@ -52,6 +43,16 @@ struct Serve: AsyncParsableCommand {
         let serveClient = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let app = try ProductsAPI.makeApplication(settings: settings, client: serveClient, logger: logger)
         try await app.runService()
+    }
+}
+
+extension Serve {
+    /// Runs Swift Concurrency jobs on the NIO event loops that also serve HTTP and Postgres: a
+    /// request handler then continues on the loop that read its socket instead of hopping to the
+    /// global pool and back on every await. Done before anything touches the event loops.
+    static func adoptEventLoopsAsGlobalExecutor(threads: Int) {
+        if threads > 0 { NIOSingletons.groupLoopCountSuggestion = threads }
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 }
 

@@ -35,6 +35,7 @@ public struct ConfigurationKey: Sendable {
     public static let all: [ConfigurationKey] = [
         .string("server.host", \.server.host),
         .integer("server.port", \.server.port, 1...65535),
+        .integer("server.event_loop_threads", \.server.eventLoopThreads, 0...1024),
         .string("database.host", \.database.host),
         .integer("database.port", \.database.port, 1...65535),
         .string("database.username", \.database.username),

@@ -9,6 +9,8 @@ public struct OutboxConfiguration: Sendable, Equatable {
     public struct Server: Sendable, Equatable {
         public var host: String = "0.0.0.0"
         public var port: Int = 3000
+        /// Event-loop threads serving HTTP, Postgres and all async work; 0: one per CPU core.
+        public var eventLoopThreads: Int = 0
     }
 
     public struct Database: Sendable, Equatable {
