@@ -106,15 +106,7 @@ struct ProductsAPITests {
 
     @Test func failureAfterProductInsertLeavesNothingBehind() async throws {
         try await TestDatabase.with { db in
-            // Fails the outbox insert (after the product row was written in the same statement).
-            try await db.exec("""
-                CREATE FUNCTION \(db.schema).fail_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                  IF NEW.payload->'data'->>'name' = 'FAIL-AFTER-PRODUCT' THEN RAISE EXCEPTION 'forced outbox failure'; END IF;
-                  RETURN NEW;
-                END $$
-                """)
-            try await db.exec("CREATE TRIGGER fail_outbox BEFORE INSERT ON \(db.schema).outbox FOR EACH ROW EXECUTE FUNCTION \(db.schema).fail_outbox()")
+            try await Self.failOutboxInsertsNamedFailAfterProduct(db)
             try await TestApp.application(database: db).test(.router) { client in
                 for key in [nil, "atomic-key"] as [String?] {
                     let headers = key.map { TestApp.headers([("Idempotency-Key", $0)]) } ?? TestApp.jsonHeaders
@@ -141,14 +133,7 @@ struct ProductsAPITests {
 
     @Test func queuedCreatesShareOneStatementAndABadRowFailsAlone() async throws {
         try await TestDatabase.with { db in
-            try await db.exec("""
-                CREATE FUNCTION \(db.schema).fail_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                  IF NEW.payload->'data'->>'name' = 'FAIL-AFTER-PRODUCT' THEN RAISE EXCEPTION 'forced outbox failure'; END IF;
-                  RETURN NEW;
-                END $$
-                """)
-            try await db.exec("CREATE TRIGGER fail_outbox BEFORE INSERT ON \(db.schema).outbox FOR EACH ROW EXECUTE FUNCTION \(db.schema).fail_outbox()")
+            try await Self.failOutboxInsertsNamedFailAfterProduct(db)
             let (app, store) = try TestApp.applicationAndStore(database: db)
             try await app.test(.router) { client in
                 @Sendable func create(_ name: String) async throws -> (String, HTTPResponse.Status) {
@@ -194,6 +179,19 @@ struct ProductsAPITests {
                 #expect(samples["api_create_batch_size_sum"] == 21)
             }
         }
+    }
+
+    /// A trigger that fails the outbox insert (after the product row was written in the same
+    /// statement) for products named FAIL-AFTER-PRODUCT.
+    private static func failOutboxInsertsNamedFailAfterProduct(_ db: TestDatabase) async throws {
+        try await db.exec("""
+            CREATE FUNCTION \(db.schema).fail_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.payload->'data'->>'name' = 'FAIL-AFTER-PRODUCT' THEN RAISE EXCEPTION 'forced outbox failure'; END IF;
+              RETURN NEW;
+            END $$
+            """)
+        try await db.exec("CREATE TRIGGER fail_outbox BEFORE INSERT ON \(db.schema).outbox FOR EACH ROW EXECUTE FUNCTION \(db.schema).fail_outbox()")
     }
 
     private static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
