@@ -40,6 +40,23 @@ struct CreateBatchStateMachineTests {
         #expect(machine.runningBatches == 0)
     }
 
+    @Test func aFreeSlotIsTakenOnlyWhileNothingQueues() {
+        var machine = CreateBatchStateMachine<Int>(maximumBatchSize: 10, maximumConcurrentBatches: 1)
+        do { let started = machine.startIfSlotFree(); #expect(started) }
+        do { let started = machine.startIfSlotFree(); #expect(!started) }
+        _ = machine.submit(1)
+        guard case .runBatch = machine.batchFinished() else {
+            Issue.record("expected the queued create to run")
+            return
+        }
+        do { let started = machine.startIfSlotFree(); #expect(!started) }
+        guard case .idle = machine.batchFinished() else {
+            Issue.record("expected idle")
+            return
+        }
+        do { let started = machine.startIfSlotFree(); #expect(started) }
+    }
+
     @Test func batchSizeOneNeverCombines() {
         var machine = CreateBatchStateMachine<Int>(maximumBatchSize: 1, maximumConcurrentBatches: 1)
         _ = machine.submit(0)

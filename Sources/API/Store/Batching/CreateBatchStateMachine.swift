@@ -35,6 +35,13 @@ struct CreateBatchStateMachine<Waiter> {
 
     var queuedCount: Int { queue.count }
 
+    /// Takes a free slot if there is one (nothing queues then, so no waiter is needed).
+    mutating func startIfSlotFree() -> Bool {
+        guard runningBatches < maximumConcurrentBatches, queue.isEmpty else { return false }
+        runningBatches += 1
+        return true
+    }
+
     mutating func submit(_ waiter: Waiter) -> SubmitAction {
         if runningBatches < maximumConcurrentBatches {
             runningBatches += 1

@@ -39,6 +39,12 @@ final class CreateBatcher: Sendable {
         _ parameters: CreateProductParameters,
         execute: (_ items: [CreateProductParameters]) async -> [Outcome]
     ) async -> Outcome {
+        if machine.withLock({ $0.startIfSlotFree() }) {
+            // Fast path, no suspension: a free slot means an empty queue.
+            let outcome = await execute([parameters]).first ?? .failure(.internalError(underlying: UnexpectedRowCount(count: 0)))
+            handOffSlot()
+            return outcome
+        }
         let resumption = await withCheckedContinuation { (continuation: CheckedContinuation<Resumption, Never>) in
             let waiter = Waiter(parameters: parameters, continuation: continuation)
             switch machine.withLock({ $0.submit(waiter) }) {
@@ -56,13 +62,18 @@ final class CreateBatcher: Sendable {
                 outcomes = Array(repeating: .failure(.internalError(underlying: UnexpectedRowCount(count: Int64(outcomes.count)))), count: batch.count)
             }
             // Hand the slot on first, so the next batch starts before we deliver outcomes.
-            if case .runBatch(let next) = machine.withLock({ $0.batchFinished() }), let runner = next.first {
-                runner.continuation.resume(returning: .run(next))
-            }
+            handOffSlot()
             for index in batch.indices.dropFirst() {
                 batch[index].continuation.resume(returning: .finished(outcomes[index]))
             }
             return outcomes[0]
+        }
+    }
+
+    /// A statement finished: its slot goes to the next batch, if anything is queued.
+    private func handOffSlot() {
+        if case .runBatch(let next) = machine.withLock({ $0.batchFinished() }), let runner = next.first {
+            runner.continuation.resume(returning: .run(next))
         }
     }
 }
