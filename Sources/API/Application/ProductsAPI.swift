@@ -34,7 +34,8 @@ public enum ProductsAPI {
     ) throws -> some ApplicationProtocol {
         let metrics = metrics ?? APIMetrics(poolMaxConnections: settings.poolMaxConnections)
         let store = ProductStore(
-            client: client, queryTimeout: settings.databaseTimeout, retryAfterSeconds: settings.retryAfterSeconds, metrics: metrics
+            client: client, queryTimeout: settings.databaseTimeout, retryAfterSeconds: settings.retryAfterSeconds, metrics: metrics,
+            createBatchSize: settings.createBatchSize, createBatchConcurrency: settings.createBatchConcurrency
         )
         let ids = try SnowflakeGenerator(workerID: settings.workerID, clock: clock)
         let router = makeRouter(settings: settings, store: store, ids: ids, metrics: metrics)

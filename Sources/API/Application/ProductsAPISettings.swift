@@ -14,6 +14,10 @@ public struct ProductsAPISettings: Sendable, Equatable {
     public var retryAfterSeconds: Int
     public var idempotencyCleanupInterval: Duration
     public var poolMaxConnections: Int
+    /// Most products one create statement writes (1: no batching).
+    public var createBatchSize: Int
+    /// Create statements running at once; the rest queue and share the next statement.
+    public var createBatchConcurrency: Int
 
     public init(
         host: String = "0.0.0.0",
@@ -25,7 +29,9 @@ public struct ProductsAPISettings: Sendable, Equatable {
         readinessTimeout: Duration = .seconds(1),
         retryAfterSeconds: Int = 2,
         idempotencyCleanupInterval: Duration = .seconds(300),
-        poolMaxConnections: Int = 20
+        poolMaxConnections: Int = 20,
+        createBatchSize: Int = 100,
+        createBatchConcurrency: Int = 1
     ) {
         self.host = host
         self.port = port
@@ -37,5 +43,7 @@ public struct ProductsAPISettings: Sendable, Equatable {
         self.retryAfterSeconds = retryAfterSeconds
         self.idempotencyCleanupInterval = idempotencyCleanupInterval
         self.poolMaxConnections = poolMaxConnections
+        self.createBatchSize = createBatchSize
+        self.createBatchConcurrency = createBatchConcurrency
     }
 }

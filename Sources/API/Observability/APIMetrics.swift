@@ -7,6 +7,7 @@ public final class APIMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let databaseInFlight: Gauge
     private let poolMaxConnections: Gauge
+    private let createBatchSize: ValueHistogram
     private static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
@@ -22,32 +23,67 @@ public final class APIMetrics: Sendable {
             descriptor: .init(metricName: "api_db_pool_max_connections", unitName: "", helpText: "Configured maximum size of the Postgres connection pool")
         )
         self.poolMaxConnections.set(Double(poolMaxConnections))
+        self.createBatchSize = registry.makeValueHistogram(
+            descriptor: .init(metricName: "api_create_batch_size", unitName: "", helpText: "Products written per create statement"),
+            buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256]
+        )
     }
 
+    func recordCreateBatch(size: Int) {
+        createBatchSize.record(Double(size))
+    }
+
+    private struct RequestSeries: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    /// Handles per label set, so a request does not look its series up in the registry (which
+    /// validates names and hashes label arrays on every call).
+    private let requestSeries = Mutex<[RequestSeries: (Counter, DurationHistogram)]>([:])
+
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        let labels = [("route", route), ("method", method), ("status", String(status))]
-        registry.makeCounter(
-            descriptor: .init(metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route, method and status"),
-            labels: labels
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: .init(metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
-            labels: [("route", route), ("method", method)],
-            buckets: Self.latencyBuckets
-        ).record(duration)
+        let series = RequestSeries(route: route, method: method, status: status)
+        let handles = requestSeries.withLock { cache in
+            if let handles = cache[series] { return handles }
+            let handles = (
+                registry.makeCounter(
+                    descriptor: .init(metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route, method and status"),
+                    labels: [("route", route), ("method", method), ("status", String(status))]
+                ),
+                registry.makeDurationHistogram(
+                    descriptor: .init(metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
+                    labels: [("route", route), ("method", method)],
+                    buckets: Self.latencyBuckets
+                )
+            )
+            cache[series] = handles
+            return handles
+        }
+        handles.0.increment()
+        handles.1.record(duration)
     }
 
     func databaseOperationStarted() {
         databaseInFlight.increment()
     }
 
+    private let operationSeries = Mutex<[String: DurationHistogram]>([:])
+
     func databaseOperationFinished(_ operation: String, duration: Duration) {
         databaseInFlight.decrement()
-        registry.makeDurationHistogram(
-            descriptor: .init(metricName: "api_db_operation_duration", unitName: "seconds", helpText: "Database operation latency"),
-            labels: [("operation", operation)],
-            buckets: Self.latencyBuckets
-        ).record(duration)
+        let histogram = operationSeries.withLock { cache in
+            if let histogram = cache[operation] { return histogram }
+            let histogram = registry.makeDurationHistogram(
+                descriptor: .init(metricName: "api_db_operation_duration", unitName: "seconds", helpText: "Database operation latency"),
+                labels: [("operation", operation)],
+                buckets: Self.latencyBuckets
+            )
+            cache[operation] = histogram
+            return histogram
+        }
+        histogram.record(duration)
     }
 
     func recordIdempotentReplay() {

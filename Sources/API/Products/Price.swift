@@ -31,7 +31,7 @@ public struct Price: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// The same value as a `Decimal` built from integers (no binary floating point involved),
-    /// which `JSONEncoder` writes as an exact JSON number.
+    /// for callers that want `Decimal` arithmetic.
     public var decimal: Decimal {
         Decimal(sign: .plus, exponent: -2, significand: Decimal(cents))
     }

@@ -36,24 +36,3 @@ public struct Product: Sendable, Hashable {
         self.updatedAtMillis = updatedAtMillis
     }
 }
-
-extension Product: Encodable {
-    private enum CodingKeys: String, CodingKey {
-        case id, name, description, price, stock, category
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id.description, forKey: .id)
-        try container.encode(name, forKey: .name)
-        // Absent optional values are written as explicit nulls: the shape never changes.
-        try container.encode(description, forKey: .description)
-        try container.encode(price.decimal, forKey: .price)
-        try container.encode(stock, forKey: .stock)
-        try container.encode(category, forKey: .category)
-        try container.encode(ISO8601Timestamp.format(millisecondsSince1970: createdAtMillis), forKey: .createdAt)
-        try container.encode(ISO8601Timestamp.format(millisecondsSince1970: updatedAtMillis), forKey: .updatedAt)
-    }
-}

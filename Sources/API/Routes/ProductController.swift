@@ -67,17 +67,9 @@ struct ProductController: Sendable {
             throw APIError.internalError(underlying: error)
         }
         let product = Product(id: productID, draft: draft, createdAtMillis: productID.millisecondsSince1970)
-        let encoder = APIJSON.encoder()
-        let responseBody: Data
-        let payload: Data
-        let headers: Data
-        do {
-            responseBody = try encoder.encode(product)
-            payload = try encoder.encode(ProductCreatedEvent(eventID: eventID, product: product))
-            headers = try encoder.encode(OutboxHeaders(request: request))
-        } catch {
-            throw APIError.internalError(underlying: error)
-        }
+        let responseBody = product.jsonBytes
+        let payload = ProductCreatedEvent.payloadBytes(eventID: eventID, product: product, productJSON: responseBody)
+        let headers = OutboxHeaders(request: request).jsonBytes
         let responseText = String(decoding: responseBody, as: UTF8.self)
         let parameters = CreateProductParameters(
             product: product, eventID: eventID,
@@ -145,7 +137,7 @@ struct ProductController: Sendable {
         guard let product = try await store.product(id: id, logger: context.logger) else {
             throw APIError(.notFound, detail: "No product with id \(id).")
         }
-        return try Self.jsonResponse(status: .ok, encoding: product)
+        return Self.jsonResponse(status: .ok, body: ByteBuffer(bytes: product.jsonBytes))
     }
 
     // MARK: GET /products
@@ -175,7 +167,7 @@ struct ProductController: Sendable {
         let rows = try await store.products(after: after, limit: limit + 1, logger: context.logger)
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last.map { $0.id.description } : nil
-        return try Self.jsonResponse(status: .ok, encoding: ProductPage(items: page, next: next))
+        return Self.jsonResponse(status: .ok, body: ByteBuffer(bytes: ProductPage(items: page, next: next).jsonBytes))
     }
 
     // MARK: responses
@@ -185,42 +177,39 @@ struct ProductController: Sendable {
         if let location { headers[.location] = "/products/\(location)" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
-
-    static func jsonResponse(status: HTTPResponse.Status, encoding value: some Encodable) throws -> Response {
-        do {
-            return jsonResponse(status: status, body: ByteBuffer(bytes: try APIJSON.encoder().encode(value)))
-        } catch {
-            throw APIError.internalError(underlying: error)
-        }
-    }
 }
 
 /// `GET /products` body: a page plus the cursor for the next one (`null` on the last page).
-struct ProductPage: Encodable {
+struct ProductPage {
     var items: [Product]
     var next: String?
 
-    private enum CodingKeys: String, CodingKey { case items, next }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(items, forKey: .items)
-        try container.encode(next, forKey: .next)
+    var jsonBytes: [UInt8] {
+        var writer = JSONWriter(capacity: 64 + items.count * 300)
+        writer.beginObject()
+        writer.key("items")
+        writer.beginArray()
+        for item in items { item.writeJSON(into: &writer) }
+        writer.endArray()
+        writer.key("next"); writer.string(next)
+        writer.endObject()
+        return writer.bytes
     }
 }
 
 /// The outbox row's `headers` column: metadata the relay forwards as message properties.
-struct OutboxHeaders: Encodable {
+struct OutboxHeaders {
     var traceparent: String?
 
     init(request: Request) {
         self.traceparent = request.headers[ProductController.traceparentHeader].flatMap(TraceParent.init)?.value
     }
 
-    private enum CodingKeys: String, CodingKey { case traceparent }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeIfPresent(traceparent, forKey: .traceparent)
+    var jsonBytes: [UInt8] {
+        var writer = JSONWriter(capacity: 80)
+        writer.beginObject()
+        if let traceparent { writer.key("traceparent"); writer.string(traceparent) }
+        writer.endObject()
+        return writer.bytes
     }
 }

@@ -81,6 +81,59 @@ struct CreateProductStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
 }
 
+/// Many products and their events in one statement, so one commit. Arrays are unnested with
+/// their ordinality, so rows are inserted (and their events reach the WAL) in request order.
+/// Optional texts travel with a null mask because the arrays are bound as plain `text[]`.
+struct CreateProductsBatchStatement: PostgresPreparedStatement {
+    static let name = "outbox_api_create_products_batch_v1"
+    static let sql = """
+        WITH input AS (
+          SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::bool[], $5::text[], $6::int4[], $7::text[], $8::bool[],
+                               $9::text[], $10::int8[], $11::text[], $12::text[])
+            WITH ORDINALITY AS t(id, name, description, has_description, price, stock, category, has_category,
+                                 created_at, event_id, payload, headers, ord)
+        ), p AS (
+          INSERT INTO products (id, name, description, price, stock, category, created_at, updated_at)
+          SELECT id, name, CASE WHEN has_description THEN description END, price::numeric, stock,
+                 CASE WHEN has_category THEN category END, created_at::timestamptz, created_at::timestamptz
+          FROM input ORDER BY ord
+          RETURNING id
+        ), o AS (
+          INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, headers, created_at)
+          SELECT i.event_id, 'product', p.id::text, 'product.created', i.payload::jsonb, i.headers::jsonb, i.created_at::timestamptz
+          FROM input i JOIN p ON p.id = i.id ORDER BY i.ord
+          RETURNING id
+        )
+        SELECT count(*) FROM o
+        """
+    static var bindingDataTypes: [PostgresDataType] {
+        [.int8Array, .textArray, .textArray, .boolArray, .textArray, .int4Array, .textArray, .boolArray,
+         .textArray, .int8Array, .textArray, .textArray]
+    }
+
+    typealias Row = Int64
+    var items: [CreateProductParameters]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 12)
+        bindings.append(items.map { $0.product.id.rawValue })
+        bindings.append(items.map { $0.product.name })
+        bindings.append(items.map { $0.product.description ?? "" })
+        bindings.append(items.map { $0.product.description != nil })
+        bindings.append(items.map { $0.product.price.description })
+        bindings.append(items.map { $0.product.stock })
+        bindings.append(items.map { $0.product.category ?? "" })
+        bindings.append(items.map { $0.product.category != nil })
+        bindings.append(items.map { ISO8601Timestamp.format(millisecondsSince1970: $0.product.createdAtMillis) })
+        bindings.append(items.map { $0.eventID.rawValue })
+        bindings.append(items.map { $0.payload })
+        bindings.append(items.map { $0.headers })
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+}
+
 /// Same as ``CreateProductStatement`` but claims the idempotency key first. If the key exists and
 /// has not expired, nothing is inserted (count 0). A concurrent request with the same key blocks
 /// on the key's unique index until the first commits, then sees the conflict: exactly one product.

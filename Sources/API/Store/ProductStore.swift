@@ -25,12 +25,19 @@ public struct ProductStore: Sendable {
     let queryTimeout: Duration
     let retryAfterSeconds: Int
     let metrics: APIMetrics?
+    let batcher: CreateBatcher
 
-    public init(client: PostgresClient, queryTimeout: Duration, retryAfterSeconds: Int = 2, metrics: APIMetrics? = nil) {
+    /// `createBatchSize` 1 turns batching off; `createBatchConcurrency` bounds the create
+    /// statements running at once (the rest queue and share the next statement).
+    public init(
+        client: PostgresClient, queryTimeout: Duration, retryAfterSeconds: Int = 2, metrics: APIMetrics? = nil,
+        createBatchSize: Int = 100, createBatchConcurrency: Int = 1
+    ) {
         self.client = client
         self.queryTimeout = queryTimeout
         self.retryAfterSeconds = retryAfterSeconds
         self.metrics = metrics
+        self.batcher = CreateBatcher(maximumBatchSize: max(1, createBatchSize), maximumConcurrentBatches: max(1, createBatchConcurrency))
     }
 
     func create(
@@ -39,10 +46,10 @@ public struct ProductStore: Sendable {
         logger: Logger
     ) async throws(APIError) -> CreateOutcome {
         guard let idempotency else {
-            let inserted = try await run("create_product", logger: logger) { client in
-                try await client.execute(CreateProductStatement(parameters: parameters)).collectAll().first ?? 0
+            let outcome = await batcher.create(parameters) { items in
+                await createBatch(items, logger: logger)
             }
-            guard inserted == 1 else { throw APIError.internalError(underlying: UnexpectedRowCount(count: inserted)) }
+            try outcome.get()
             return .created
         }
         let fingerprint = ByteBuffer(bytes: idempotency.fingerprint)
@@ -69,6 +76,42 @@ public struct ProductStore: Sendable {
             return .replayed(statusCode: status, body: body, resourceID: stored.resourceID)
         }
         throw APIError.databaseUnavailable(retryAfterSeconds: retryAfterSeconds, underlying: nil)
+    }
+
+    /// One statement for the whole batch. If it fails for a reason other than an unreachable
+    /// database (a constraint, a trigger), each product is retried alone, so one bad row fails only
+    /// its own request.
+    private func createBatch(_ items: [CreateProductParameters], logger: Logger) async -> [CreateBatcher.Outcome] {
+        metrics?.recordCreateBatch(size: items.count)
+        guard items.count > 1 else { return [await createOne(items[0], logger: logger)] }
+        do {
+            let inserted = try await run("create_products_batch", logger: logger) { client in
+                try await client.execute(CreateProductsBatchStatement(items: items)).collectAll().first ?? 0
+            }
+            guard inserted == Int64(items.count) else {
+                return Array(repeating: .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))), count: items.count)
+            }
+            return Array(repeating: .success(()), count: items.count)
+        } catch where error.code == .databaseUnavailable {
+            return Array(repeating: .failure(error), count: items.count)
+        } catch {
+            var outcomes: [CreateBatcher.Outcome] = []
+            outcomes.reserveCapacity(items.count)
+            for item in items { outcomes.append(await createOne(item, logger: logger)) }
+            return outcomes
+        }
+    }
+
+    private func createOne(_ parameters: CreateProductParameters, logger: Logger) async -> CreateBatcher.Outcome {
+        do {
+            let inserted = try await run("create_product", logger: logger) { client in
+                try await client.execute(CreateProductStatement(parameters: parameters)).collectAll().first ?? 0
+            }
+            guard inserted == 1 else { return .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))) }
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
     }
 
     func product(id: Int64, logger: Logger) async throws(APIError) -> Product? {

@@ -35,6 +35,7 @@ public struct ConfigurationKey: Sendable {
     public static let all: [ConfigurationKey] = [
         .string("server.host", \.server.host),
         .integer("server.port", \.server.port, 1...65535),
+        .integer("server.event_loop_threads", \.server.eventLoopThreads, 0...1024),
         .string("database.host", \.database.host),
         .integer("database.port", \.database.port, 1...65535),
         .string("database.username", \.database.username),
@@ -58,6 +59,8 @@ public struct ConfigurationKey: Sendable {
         .seconds("api.idempotency_key_ttl_seconds", \.api.idempotencyKeyTTL, 1...(365 * 24 * 3600)),
         .integer("api.max_body_bytes", \.api.maxBodyBytes, 1024...(64 * 1024 * 1024)),
         .boolean("api.migrate_on_start", \.api.migrateOnStart),
+        .integer("api.create_batch_size", \.api.createBatchSize, 1...1000),
+        .integer("api.create_batch_concurrency", \.api.createBatchConcurrency, 1...1000),
         .logLevel("log.level", \.log.level),
     ]
 }

@@ -9,6 +9,8 @@ public struct OutboxConfiguration: Sendable, Equatable {
     public struct Server: Sendable, Equatable {
         public var host: String = "0.0.0.0"
         public var port: Int = 3000
+        /// Event-loop threads serving HTTP, Postgres and all async work; 0: one per CPU core.
+        public var eventLoopThreads: Int = 0
     }
 
     public struct Database: Sendable, Equatable {
@@ -52,6 +54,10 @@ public struct OutboxConfiguration: Sendable, Equatable {
         public var idempotencyKeyTTL: Duration = .seconds(24 * 3600)
         public var maxBodyBytes: Int = 64 * 1024
         public var migrateOnStart: Bool = true
+        /// Most products one create statement writes; 1 turns batching off.
+        public var createBatchSize: Int = 100
+        /// Create statements running at once; further creates queue and share the next one.
+        public var createBatchConcurrency: Int = 1
     }
 
     public struct LogSettings: Sendable, Equatable {

@@ -106,15 +106,7 @@ struct ProductsAPITests {
 
     @Test func failureAfterProductInsertLeavesNothingBehind() async throws {
         try await TestDatabase.with { db in
-            // Fails the outbox insert (after the product row was written in the same statement).
-            try await db.exec("""
-                CREATE FUNCTION \(db.schema).fail_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                  IF NEW.payload->'data'->>'name' = 'FAIL-AFTER-PRODUCT' THEN RAISE EXCEPTION 'forced outbox failure'; END IF;
-                  RETURN NEW;
-                END $$
-                """)
-            try await db.exec("CREATE TRIGGER fail_outbox BEFORE INSERT ON \(db.schema).outbox FOR EACH ROW EXECUTE FUNCTION \(db.schema).fail_outbox()")
+            try await Self.failOutboxInsertsNamedFailAfterProduct(db)
             try await TestApp.application(database: db).test(.router) { client in
                 for key in [nil, "atomic-key"] as [String?] {
                     let headers = key.map { TestApp.headers([("Idempotency-Key", $0)]) } ?? TestApp.jsonHeaders
@@ -137,6 +129,74 @@ struct ProductsAPITests {
                 #expect(try await db.count("outbox") == 1)
             }
         }
+    }
+
+    @Test func queuedCreatesShareOneStatementAndABadRowFailsAlone() async throws {
+        try await TestDatabase.with { db in
+            try await Self.failOutboxInsertsNamedFailAfterProduct(db)
+            let (app, store) = try TestApp.applicationAndStore(database: db)
+            try await app.test(.router) { client in
+                @Sendable func create(_ name: String) async throws -> (String, HTTPResponse.Status) {
+                    let response = try await client.execute(
+                        uri: "/products", method: .post, headers: TestApp.jsonHeaders,
+                        body: ByteBuffer(string: #"{"name":"\#(name)","price":1.5,"stock":1}"#)
+                    )
+                    return (name, response.status)
+                }
+                // A table lock holds the first create inside its statement while the others queue.
+                let statuses = try await db.client.withConnection { holder in
+                    try await holder.query("BEGIN", logger: TestDatabase.logger).collect()
+                    try await holder.query("LOCK TABLE products IN SHARE ROW EXCLUSIVE MODE", logger: TestDatabase.logger).collect()
+                    return try await withThrowingTaskGroup(of: (String, HTTPResponse.Status).self) { group in
+                        group.addTask { try await create("first") }
+                        try await Self.waitUntil { store.batcher.runningBatches == 1 }
+                        for index in 0..<20 {
+                            let name = index == 7 ? "FAIL-AFTER-PRODUCT" : "queued-\(index)"
+                            group.addTask { try await create(name) }
+                        }
+                        try await Self.waitUntil { store.batcher.queuedCount == 20 }
+                        try await holder.query("COMMIT", logger: TestDatabase.logger).collect()
+                        var statuses: [String: HTTPResponse.Status] = [:]
+                        for try await (name, status) in group { statuses[name] = status }
+                        return statuses
+                    }
+                }
+                #expect(statuses.count == 21)
+                #expect(statuses["FAIL-AFTER-PRODUCT"] == .internalServerError)
+                #expect(statuses.filter { $0.key != "FAIL-AFTER-PRODUCT" }.allSatisfy { $0.value == .created })
+                #expect(try await db.count("products") == 20)
+                #expect(try await db.count("outbox") == 20)
+                #expect(try await db.text("count(*)::text", from: "products p JOIN \(db.schema).outbox o ON o.aggregate_id = p.id::text", where: "true") == ["20"])
+                #expect(try await db.count("products WHERE name = 'FAIL-AFTER-PRODUCT'") == 0)
+                // One statement for the first create, one for the twenty queued behind it.
+                let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+                let samples = Dictionary(metrics.split(separator: "\n").compactMap { line -> (String, Double)? in
+                    let parts = line.split(separator: " ")
+                    guard parts.count == 2, let value = Double(parts[1]) else { return nil }
+                    return (String(parts[0]), value)
+                }, uniquingKeysWith: { first, _ in first })
+                #expect(samples["api_create_batch_size_count"] == 2)
+                #expect(samples["api_create_batch_size_sum"] == 21)
+            }
+        }
+    }
+
+    /// A trigger that fails the outbox insert (after the product row was written in the same
+    /// statement) for products named FAIL-AFTER-PRODUCT.
+    private static func failOutboxInsertsNamedFailAfterProduct(_ db: TestDatabase) async throws {
+        try await db.exec("""
+            CREATE FUNCTION \(db.schema).fail_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.payload->'data'->>'name' = 'FAIL-AFTER-PRODUCT' THEN RAISE EXCEPTION 'forced outbox failure'; END IF;
+              RETURN NEW;
+            END $$
+            """)
+        try await db.exec("CREATE TRIGGER fail_outbox BEFORE INSERT ON \(db.schema).outbox FOR EACH ROW EXECUTE FUNCTION \(db.schema).fail_outbox()")
+    }
+
+    private static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
+        for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(condition(), "condition not reached in 5 s")
     }
 
     @Test func idempotencyKeyReplaysAndRejectsADifferentBody() async throws {

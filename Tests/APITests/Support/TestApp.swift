@@ -21,12 +21,21 @@ enum TestApp {
         database: TestDatabase, settings: ProductsAPISettings = settings(),
         clock: @escaping SnowflakeGenerator.Clock = SnowflakeGenerator.systemClock
     ) throws -> some ApplicationProtocol {
+        try applicationAndStore(database: database, settings: settings, clock: clock).application
+    }
+
+    /// The application and its store, for tests that watch the store's create batching.
+    static func applicationAndStore(
+        database: TestDatabase, settings: ProductsAPISettings = settings(),
+        clock: @escaping SnowflakeGenerator.Clock = SnowflakeGenerator.systemClock
+    ) throws -> (application: some ApplicationProtocol, store: ProductStore) {
         let metrics = APIMetrics(poolMaxConnections: settings.poolMaxConnections)
         let store = ProductStore(
-            client: database.client, queryTimeout: settings.databaseTimeout, retryAfterSeconds: settings.retryAfterSeconds, metrics: metrics
+            client: database.client, queryTimeout: settings.databaseTimeout, retryAfterSeconds: settings.retryAfterSeconds, metrics: metrics,
+            createBatchSize: settings.createBatchSize, createBatchConcurrency: settings.createBatchConcurrency
         )
         let router = ProductsAPI.makeRouter(settings: settings, store: store, ids: try SnowflakeGenerator(workerID: settings.workerID, clock: clock), metrics: metrics)
-        return Application(router: router)
+        return (Application(router: router), store)
     }
 
     static func json(_ object: [String: Any]) -> ByteBuffer {
