@@ -13,9 +13,23 @@ public final class PulsarEventPublisher: EventPublisher {
     private let options: ProducerOptions
     private let producers = Mutex<[String: Task<PulsarProducer, any Error>]>([:])
 
-    public init(client: PulsarClient, producerName: String, maxPendingMessages: Int, sendTimeout: Duration = .seconds(30)) {
+    /// Events queued while the client is busy share one SEND (the broker stores and acks it as
+    /// one entry); a lone event leaves at once. Capped well below the in-flight window so that
+    /// several batches stay pipelined.
+    public static func defaultBatching(maxPendingMessages: Int) -> BatchingOptions {
+        BatchingOptions(maxMessages: max(1, min(500, maxPendingMessages / 4)), maxBytes: 128 * 1024, maxDelay: .zero)
+    }
+
+    public init(
+        client: PulsarClient,
+        producerName: String,
+        maxPendingMessages: Int,
+        sendTimeout: Duration = .seconds(30)
+    ) {
         self.client = client
-        self.options = ProducerOptions(name: producerName, sendTimeout: sendTimeout, maxPendingMessages: maxPendingMessages)
+        self.options = ProducerOptions(
+            name: producerName, sendTimeout: sendTimeout, maxPendingMessages: maxPendingMessages,
+            batching: Self.defaultBatching(maxPendingMessages: maxPendingMessages))
     }
 
     private func producer(for topic: String) async throws -> PulsarProducer {

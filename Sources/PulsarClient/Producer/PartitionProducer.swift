@@ -170,6 +170,7 @@ final class PartitionProducer: Sendable {
         var drainOn: PulsarConnection?
         var resolution: Machine.Resolution?
         var batchFailures: [(Completion, PulsarClientError)] = []
+        var flushOn: (any EventLoop)?
         state.withLockedValue { state in
             if case .closed(let error) = state.machine.state {
                 resolution = state.machine.releaseReservation()
@@ -186,8 +187,14 @@ final class PartitionProducer: Sendable {
                     batchFailures = outcome.failed
                     resolution = outcome.resolution
                 } else if state.batch.count == 1 {
-                    state.batchTimer = eventLoop.scheduleTask(in: TimeAmount(batching.maxDelay)) { [weak self] in
-                        self?.flushBatch()
+                    if batching.maxDelay == .zero {
+                        // Close the batch on the connection's next event-loop turn: whatever is
+                        // enqueued until then rides along, a lone message leaves without delay.
+                        flushOn = state.connection?.eventLoop ?? eventLoop
+                    } else {
+                        state.batchTimer = eventLoop.scheduleTask(in: TimeAmount(batching.maxDelay)) { [weak self] in
+                            self?.flushBatch()
+                        }
                     }
                 }
                 return
@@ -220,6 +227,7 @@ final class PartitionProducer: Sendable {
         if let failure { completion(.failure(failure)) }
         for (failedCompletion, error) in batchFailures { failedCompletion(.failure(error)) }
         if let drainOn { drainOn.eventLoop.execute { self.drainOutbox() } }
+        if let flushOn { flushOn.execute { self.flushBatch() } }
     }
 
     private struct BatchOutcome {
@@ -269,7 +277,13 @@ final class PartitionProducer: Sendable {
     private func finish(_ outcome: BatchOutcome) {
         if let resolution = outcome.resolution { complete(resolution) }
         for (completion, error) in outcome.failed { completion(.failure(error)) }
-        if let drainOn = outcome.drainOn { drainOn.eventLoop.execute { self.drainOutbox() } }
+        guard let drainOn = outcome.drainOn else { return }
+        // Already on the connection's loop (a batch closed by the tick flush): write now, no extra hop.
+        if drainOn.eventLoop.inEventLoop {
+            drainOutbox()
+        } else {
+            drainOn.eventLoop.execute { self.drainOutbox() }
+        }
     }
 
     /// Appends under the lock so the outbox order is the queue order; returns the connection
