@@ -57,6 +57,8 @@ struct SendFrameBuilder {
 
     static func sortedProperties(_ properties: [String: String]) -> [(key: String, value: String)] {
         // Sorted so that the same message always serializes to the same bytes.
-        properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        var pairs = Array(properties)
+        pairs.sort { $0.key < $1.key }
+        return pairs
     }
 }

@@ -23,31 +23,69 @@ public enum BatchEntryEncoder {
         if let eventTime { size += 1 + SendFrameEncoder.varintSize(eventTime) }
         size += 1 + SendFrameEncoder.varintSize(sequenceID)
 
-        buffer.reserveCapacity(minimumWritableBytes: 4 + size + payload.readableBytes)
-        buffer.writeInteger(UInt32(size))
-        for property in properties {
-            buffer.writeInteger(UInt8(0x0A))  // properties (1, LEN)
-            SendFrameEncoder.writeVarint(UInt64(keyValueSize(property.key, property.value)), into: &buffer)
-            writeString(property.key, tag: 0x0A, into: &buffer)
-            writeString(property.value, tag: 0x12, into: &buffer)
+        // One bounds check for the whole entry header; the bytes are then stored directly.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 4 + size) { raw in
+            var out = RawWriter(base: raw)
+            out.bigEndian32(UInt32(size))
+            for property in properties {
+                out.byte(0x0A)  // properties (1, LEN)
+                out.varint(UInt64(keyValueSize(property.key, property.value)))
+                out.string(property.key, tag: 0x0A)
+                out.string(property.value, tag: 0x12)
+            }
+            if let key { out.string(key, tag: 0x12) }  // partition_key (2)
+            out.byte(0x18)  // payload_size (3)
+            out.varint(UInt64(payload.readableBytes))
+            if let eventTime {
+                out.byte(0x28)  // event_time (5)
+                out.varint(eventTime)
+            }
+            out.byte(0x40)  // sequence_id (8)
+            out.varint(sequenceID)
+            return out.index
         }
-        if let key { writeString(key, tag: 0x12, into: &buffer) }  // partition_key (2)
-        buffer.writeInteger(UInt8(0x18))  // payload_size (3)
-        SendFrameEncoder.writeVarint(UInt64(payload.readableBytes), into: &buffer)
-        if let eventTime {
-            buffer.writeInteger(UInt8(0x28))  // event_time (5)
-            SendFrameEncoder.writeVarint(eventTime, into: &buffer)
-        }
-        buffer.writeInteger(UInt8(0x40))  // sequence_id (8)
-        SendFrameEncoder.writeVarint(sequenceID, into: &buffer)
         buffer.writeImmutableBuffer(payload)
     }
 
-    @inline(__always)
-    private static func writeString(_ value: String, tag: UInt8, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(tag)
-        SendFrameEncoder.writeVarint(UInt64(value.utf8.count), into: &buffer)
-        buffer.writeString(value)
+    /// Stores bytes into space already reserved (the size was computed beforehand).
+    private struct RawWriter {
+        let base: UnsafeMutableRawBufferPointer
+        var index = 0
+
+        @inline(__always)
+        mutating func byte(_ value: UInt8) {
+            base[index] = value
+            index += 1
+        }
+
+        @inline(__always)
+        mutating func bigEndian32(_ value: UInt32) {
+            byte(UInt8(truncatingIfNeeded: value >> 24))
+            byte(UInt8(truncatingIfNeeded: value >> 16))
+            byte(UInt8(truncatingIfNeeded: value >> 8))
+            byte(UInt8(truncatingIfNeeded: value))
+        }
+
+        @inline(__always)
+        mutating func varint(_ value: UInt64) {
+            var value = value
+            while value >= 0x80 {
+                byte(UInt8(truncatingIfNeeded: value) | 0x80)
+                value >>= 7
+            }
+            byte(UInt8(value))
+        }
+
+        mutating func string(_ value: String, tag: UInt8) {
+            var value = value
+            byte(tag)
+            varint(UInt64(value.utf8.count))
+            value.withUTF8 { utf8 in
+                guard let source = utf8.baseAddress, let destination = base.baseAddress, !utf8.isEmpty else { return }
+                (destination + index).copyMemory(from: source, byteCount: utf8.count)
+                index += utf8.count
+            }
+        }
     }
 
     private static func lengthDelimitedSize(_ count: Int) -> Int {

@@ -98,6 +98,36 @@ import Testing
         #expect(consumed.seqs == Array(0..<count))
     }
 
+    /// maxDelay .zero: batches close on the connection's next event-loop turn. A burst still
+    /// forms batches, a lone message is not held back, and the official client reads them all.
+    @Test func tickBatchingKeepsOrderAndDoesNotHoldALoneMessage() async throws {
+        let url = try TestStack.require()
+        let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: url))
+        let topic = TestStack.uniqueTopic("it-tick-batch")
+        let options = ProducerOptions(batching: BatchingOptions(maxMessages: 50, maxBytes: 64 * 1024, maxDelay: .zero))
+        let producer = try await client.createProducer(topic: topic, options: options)
+        let count = 5_000
+        let tally = Tally()
+        for index in 0..<count {
+            try await producer.sendAsync(
+                PulsarOutgoingMessage("tick-\(index)", key: "k\(index % 7)", properties: ["seq": "\(index)"], eventTime: 1_700_000_000_000, sequenceID: Int64(index))
+            ) { tally.record($0) }
+        }
+        try await producer.flush()
+        #expect(tally.succeeded.load(ordering: .relaxed) == count)
+        #expect(tally.outOfOrder.load(ordering: .relaxed) == 0)
+        #expect(tally.last.withLockedValue { $0?.batchIndex ?? -1 } >= 0, "a burst of sendAsync forms batches")
+
+        // A lone send completes without any timer (well under a second even on a busy machine).
+        let started = ContinuousClock.now
+        _ = try await producer.send(PulsarOutgoingMessage("tick-\(count)", properties: ["seq": "\(count)"], sequenceID: Int64(count)))
+        #expect(ContinuousClock.now - started < .seconds(1))
+        try await producer.close()
+        await client.shutdown()
+        let consumed = try TestStack.consumeWithOfficialClient(topic: topic, expected: count + 1)
+        #expect(consumed.seqs == Array(0...count))
+    }
+
     @Test func closedProducerRefusesSends() async throws {
         let url = try TestStack.require()
         let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: url))
