@@ -36,6 +36,7 @@ public struct OutboxRowMapper: Sendable {
     /// `headers` must be a JSON object; string values are taken as they are, any other value is
     /// carried as its JSON text (a number stays `42`, an object stays `{"a":1}`).
     static func decodeHeaders(_ raw: [UInt8]) throws(OutboxMappingError) -> [String: String] {
+        if let flat = FlatJSONStringObject.parse(raw) { return flat }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(raw), options: [.fragmentsAllowed])

@@ -35,7 +35,30 @@ public struct OutboxTimestamp: Sendable, Hashable, Comparable, CustomStringConve
         let hour = secondOfDay / 3600
         let minute = (secondOfDay % 3600) / 60
         let second = secondOfDay % 60
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(micros, 6))Z"
+        guard (0...9999).contains(year) else {
+            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(micros, 6))Z"
+        }
+        // Every event carries this: write the 27 bytes directly instead of interpolating.
+        return String(unsafeUninitializedCapacity: 27) { out in
+            var index = 0
+            func put(_ value: Int64, _ width: Int) {
+                var value = value
+                var position = index + width - 1
+                while position >= index {
+                    out[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                    position -= 1
+                }
+                index += width
+            }
+            func put(_ byte: Unicode.Scalar) {
+                out[index] = UInt8(ascii: byte)
+                index += 1
+            }
+            put(year, 4); put("-"); put(month, 2); put("-"); put(day, 2); put("T")
+            put(hour, 2); put(":"); put(minute, 2); put(":"); put(second, 2); put("."); put(micros, 6); put("Z")
+            return index
+        }
     }
 
     public var description: String { iso8601 }

@@ -14,6 +14,13 @@ public final class PulsarEventPublisher: EventPublisher {
     private let closeTimeout: Duration
     private let producers = Mutex<[String: Task<PulsarProducer, any Error>]>([:])
 
+    /// Events queued while the client is busy share one SEND (the broker stores and acks it as
+    /// one entry); a lone event leaves at once. Capped well below the in-flight window so that
+    /// several batches stay pipelined.
+    public static func defaultBatching(maxPendingMessages: Int) -> BatchingOptions {
+        BatchingOptions(maxMessages: max(1, min(500, maxPendingMessages / 4)), maxBytes: 128 * 1024, maxDelay: .zero)
+    }
+
     /// `sendTimeout` `.zero` (the relay's choice): while the broker is away, messages stay pending
     /// and are resent on reconnect, so an outage is backpressure rather than a failed session.
     /// `closeTimeout` bounds how long `close()` waits for pending messages.
@@ -22,7 +29,9 @@ public final class PulsarEventPublisher: EventPublisher {
         sendTimeout: Duration = .zero, closeTimeout: Duration = .seconds(1)
     ) {
         self.client = client
-        self.options = ProducerOptions(name: producerName, sendTimeout: sendTimeout, maxPendingMessages: maxPendingMessages)
+        self.options = ProducerOptions(
+            name: producerName, sendTimeout: sendTimeout, maxPendingMessages: maxPendingMessages,
+            batching: Self.defaultBatching(maxPendingMessages: maxPendingMessages))
         self.closeTimeout = closeTimeout
     }
 

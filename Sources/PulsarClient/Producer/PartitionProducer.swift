@@ -187,6 +187,7 @@ final class PartitionProducer: Sendable {
         var drainOn: PulsarConnection?
         var resolution: Machine.Resolution?
         var batchFailures: [(Completion, PulsarClientError)] = []
+        var flushOn: (any EventLoop)?
         state.withLockedValue { state in
             if case .closed(let error) = state.machine.state {
                 resolution = state.machine.releaseReservation()
@@ -195,16 +196,30 @@ final class PartitionProducer: Sendable {
             }
             let sequenceID = state.machine.assignSequenceID(explicit: message.sequenceID)
             if let batching = options.batching {
-                state.batch.append((sequenceID, message, completion))
-                state.batchBytes += message.payload.readableBytes
-                if state.batch.count >= batching.maxMessages || state.batchBytes >= batching.maxBytes {
-                    let outcome = closeBatch(&state, now: now, publishTime: publishTime)
+                var outcome = BatchOutcome()
+                defer {
                     drainOn = outcome.drainOn
                     batchFailures = outcome.failed
                     resolution = outcome.resolution
+                }
+                // A message that would overflow the open batch starts the next one, so a big
+                // message never drags small ones past the broker's size limit.
+                if !state.batch.isEmpty, state.batchBytes + message.payload.readableBytes > batching.maxBytes {
+                    outcome.absorb(closeBatch(&state, now: now, publishTime: publishTime))
+                }
+                state.batch.append((sequenceID, message, completion))
+                state.batchBytes += message.payload.readableBytes
+                if state.batch.count >= batching.maxMessages || state.batchBytes >= batching.maxBytes {
+                    outcome.absorb(closeBatch(&state, now: now, publishTime: publishTime))
                 } else if state.batch.count == 1 {
-                    state.batchTimer = eventLoop.scheduleTask(in: TimeAmount(batching.maxDelay)) { [weak self] in
-                        self?.flushBatch()
+                    if batching.maxDelay == .zero {
+                        // Close the batch on the connection's next event-loop turn: whatever is
+                        // enqueued until then rides along, a lone message leaves without delay.
+                        flushOn = state.connection?.eventLoop ?? eventLoop
+                    } else {
+                        state.batchTimer = eventLoop.scheduleTask(in: TimeAmount(batching.maxDelay)) { [weak self] in
+                            self?.flushBatch()
+                        }
                     }
                 }
                 return
@@ -237,12 +252,28 @@ final class PartitionProducer: Sendable {
         if let failure { completion(.failure(failure)) }
         for (failedCompletion, error) in batchFailures { failedCompletion(.failure(error)) }
         if let drainOn { drainOn.eventLoop.execute { self.drainOutbox() } }
+        if let flushOn { flushOn.execute { self.flushBatch() } }
     }
 
     private struct BatchOutcome {
         var drainOn: PulsarConnection?
         var failed: [(Completion, PulsarClientError)] = []
         var resolution: Machine.Resolution?
+
+        mutating func absorb(_ other: BatchOutcome) {
+            drainOn = drainOn ?? other.drainOn
+            failed += other.failed
+            guard let more = other.resolution else { return }
+            guard var merged = resolution else {
+                resolution = more
+                return
+            }
+            merged.succeeded += more.succeeded
+            merged.failed += more.failed
+            merged.resumeWaiters += more.resumeWaiters
+            merged.resolvedTotal = max(merged.resolvedTotal, more.resolvedTotal)
+            resolution = merged
+        }
     }
 
     /// Turns the open batch into one SEND entry (to be completed outside the lock).
@@ -255,13 +286,21 @@ final class PartitionProducer: Sendable {
         state.batchBytes = 0
         let builder = SendFrameBuilder(producerID: producerID, producerName: state.producerName ?? "", compression: options.compression)
         let completions = items.map(\.completion)
+        func failAll(_ error: PulsarClientError) -> BatchOutcome {
+            var resolution = state.machine.releaseReservation()
+            for _ in 1..<items.count { resolution.resumeWaiters += state.machine.releaseReservation().resumeWaiters }
+            return BatchOutcome(failed: completions.map { ($0, error) }, resolution: resolution)
+        }
         let frame: ByteBuffer
         do throws(PulsarClientError) {
             frame = try builder.batch(items.map { ($0.sequenceID, $0.message) }, publishTime: publishTime)
         } catch {
-            var resolution = state.machine.releaseReservation()
-            for _ in 1..<items.count { resolution.resumeWaiters += state.machine.releaseReservation().resumeWaiters }
-            return BatchOutcome(failed: completions.map { ($0, error) }, resolution: resolution)
+            return failAll(error)
+        }
+        guard frame.readableBytes <= state.maxMessageSize + PulsarFrameConstants.framePadding else {
+            return failAll(PulsarClientError(
+                code: .messageTooLarge,
+                message: "batch of \(items.count) message(s), \(frame.readableBytes) bytes, exceeds the broker limit of \(state.maxMessageSize)"))
         }
         let entry = Machine.Entry(
             sequenceID: items[0].sequenceID, highestSequenceID: items[items.count - 1].sequenceID,
@@ -286,7 +325,13 @@ final class PartitionProducer: Sendable {
     private func finish(_ outcome: BatchOutcome) {
         if let resolution = outcome.resolution { complete(resolution) }
         for (completion, error) in outcome.failed { completion(.failure(error)) }
-        if let drainOn = outcome.drainOn { drainOn.eventLoop.execute { self.drainOutbox() } }
+        guard let drainOn = outcome.drainOn else { return }
+        // Already on the connection's loop (a batch closed by the tick flush): write now, no extra hop.
+        if drainOn.eventLoop.inEventLoop {
+            drainOutbox()
+        } else {
+            drainOn.eventLoop.execute { self.drainOutbox() }
+        }
     }
 
     /// Appends under the lock so the outbox order is the queue order; returns the connection

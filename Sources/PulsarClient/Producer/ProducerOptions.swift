@@ -24,6 +24,9 @@ public struct ProducerOptions: Sendable {
 public struct BatchingOptions: Sendable {
     public var maxMessages: Int = 1000
     public var maxBytes: Int = 128 * 1024
+    /// How long the first message of a batch may wait for company. `.zero` closes the batch on
+    /// the connection's next event-loop turn: batches then form only while the client is busy,
+    /// so a lone message is not delayed (low latency at low rates, big batches under load).
     public var maxDelay: Duration = .milliseconds(10)
 
     public init(maxMessages: Int = 1000, maxBytes: Int = 128 * 1024, maxDelay: Duration = .milliseconds(10)) {

@@ -22,7 +22,11 @@ public final class PulsarProducer: Sendable {
 
     /// `last_sequence_id` from the first PRODUCER_SUCCESS (-1 if the broker had none). For a
     /// partitioned topic, the highest over all partitions.
-    public var lastSequenceID: Int64 { partitions.map(\.lastSequenceID).max() ?? -1 }
+    public var lastSequenceID: Int64 {
+        // Read on every relay publish: no array for the common single-partition case.
+        guard partitions.count > 1 else { return partitions[0].lastSequenceID }
+        return partitions.reduce(Int64(-1)) { max($0, $1.lastSequenceID) }
+    }
 
     /// Sends and waits for the broker's receipt.
     public func send(_ message: PulsarOutgoingMessage) async throws -> PulsarMessageID {

@@ -24,23 +24,15 @@ struct SendFrameBuilder {
         guard let first = messages.first, let last = messages.last else {
             throw PulsarClientError(code: .invalidMessage, message: "empty batch")
         }
-        var body = allocator.buffer(capacity: messages.reduce(0) { $0 + $1.message.payload.readableBytes + 32 })
+        var body = allocator.buffer(capacity: messages.reduce(0) { $0 + $1.message.payload.readableBytes + 64 + $1.message.properties.count * 48 })
         for (sequenceID, message) in messages {
-            var single = Pulsar_Proto_SingleMessageMetadata()
-            single.payloadSize = Int32(message.payload.readableBytes)
-            single.sequenceID = sequenceID
-            if let key = message.key { single.partitionKey = key }
-            if let eventTime = message.eventTime { single.eventTime = eventTime }
-            if !message.properties.isEmpty { single.properties = Self.keyValues(message.properties) }
-            let bytes: [UInt8]
-            do {
-                bytes = try PulsarFrameEncoder.serialize(single)
-            } catch {
-                throw PulsarClientError(code: .invalidMessage, message: "cannot encode a batch entry", underlying: error)
-            }
-            body.writeInteger(UInt32(bytes.count))
-            body.writeBytes(bytes)
-            body.writeImmutableBuffer(message.payload)
+            BatchEntryEncoder.write(
+                sequenceID: sequenceID,
+                key: message.key,
+                eventTime: message.eventTime,
+                properties: message.properties.isEmpty ? [] : Self.sortedProperties(message.properties),
+                payload: message.payload,
+                into: &body)
         }
         var fields = SendFrameFields(producerID: producerID, sequenceID: first.sequenceID, producerName: producerName, publishTime: publishTime)
         fields.highestSequenceID = last.sequenceID
@@ -65,16 +57,8 @@ struct SendFrameBuilder {
 
     static func sortedProperties(_ properties: [String: String]) -> [(key: String, value: String)] {
         // Sorted so that the same message always serializes to the same bytes.
-        properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-    }
-
-    static func keyValues(_ properties: [String: String]) -> [Pulsar_Proto_KeyValue] {
-        // Sorted so that the same message always serializes to the same bytes.
-        properties.sorted { $0.key < $1.key }.map { key, value in
-            var pair = Pulsar_Proto_KeyValue()
-            pair.key = key
-            pair.value = value
-            return pair
-        }
+        var pairs = Array(properties)
+        pairs.sort { $0.key < $1.key }
+        return pairs
     }
 }

@@ -98,6 +98,77 @@ import Testing
         #expect(consumed.seqs == Array(0..<count))
     }
 
+    /// maxDelay .zero: batches close on the connection's next event-loop turn. A burst still
+    /// forms batches, a lone message is not held back, and the official client reads them all.
+    @Test func tickBatchingKeepsOrderAndDoesNotHoldALoneMessage() async throws {
+        let url = try TestStack.require()
+        let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: url))
+        let topic = TestStack.uniqueTopic("it-tick-batch")
+        let options = ProducerOptions(batching: BatchingOptions(maxMessages: 50, maxBytes: 64 * 1024, maxDelay: .zero))
+        let producer = try await client.createProducer(topic: topic, options: options)
+        let count = 5_000
+        let tally = Tally()
+        for index in 0..<count {
+            try await producer.sendAsync(
+                PulsarOutgoingMessage("tick-\(index)", key: "k\(index % 7)", properties: ["seq": "\(index)"], eventTime: 1_700_000_000_000, sequenceID: Int64(index))
+            ) { tally.record($0) }
+        }
+        try await producer.flush()
+        #expect(tally.succeeded.load(ordering: .relaxed) == count)
+        #expect(tally.outOfOrder.load(ordering: .relaxed) == 0)
+        #expect(tally.last.withLockedValue { $0?.batchIndex ?? -1 } >= 0, "a burst of sendAsync forms batches")
+
+        // A lone send completes: with .zero there is no timer, only the event-loop turn, and no
+        // flush() is called. (The 30 s bound only turns a hang into a failure.)
+        let lone = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                _ = try await producer.send(PulsarOutgoingMessage("tick-\(count)", properties: ["seq": "\(count)"], sequenceID: Int64(count)))
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        #expect(lone, "a lone message in a tick-batching producer was never sent")
+        try await producer.close()
+        await client.shutdown()
+        let consumed = try TestStack.consumeWithOfficialClient(topic: topic, expected: count + 1)
+        #expect(consumed.seqs == Array(0...count))
+    }
+
+    /// A message over the broker's limit fails alone with messageTooLarge; the small messages
+    /// around it are not batched with it and all arrive.
+    @Test func oversizedMessageInABatchingProducerFailsAlone() async throws {
+        let url = try TestStack.require()
+        let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: url))
+        let topic = TestStack.uniqueTopic("it-batch-big")
+        let options = ProducerOptions(batching: BatchingOptions(maxMessages: 100, maxBytes: 64 * 1024, maxDelay: .zero))
+        let producer = try await client.createProducer(topic: topic, options: options)
+        let tally = Tally()
+        let bigError = NIOLockedValueBox<PulsarClientError?>(nil)
+        for index in 0..<10 {
+            try await producer.sendAsync(PulsarOutgoingMessage("small-\(index)", properties: ["seq": "\(index)"])) { tally.record($0) }
+        }
+        let big = PulsarOutgoingMessage(payload: ByteBuffer(repeating: 0x61, count: 6 * 1024 * 1024))
+        try await producer.sendAsync(big) { result in
+            if case .failure(let error) = result { bigError.withLockedValue { $0 = error } }
+        }
+        for index in 10..<20 {
+            try await producer.sendAsync(PulsarOutgoingMessage("small-\(index)", properties: ["seq": "\(index)"])) { tally.record($0) }
+        }
+        try await producer.flush()
+        #expect(bigError.withLockedValue { $0?.code } == .messageTooLarge)
+        #expect(tally.succeeded.load(ordering: .relaxed) == 20)
+        #expect(tally.failed.load(ordering: .relaxed) == 0)
+        try await producer.close()
+        await client.shutdown()
+        let consumed = try TestStack.consumeWithOfficialClient(topic: topic, expected: 20)
+        #expect(consumed.seqs == Array(0..<20))
+    }
+
     @Test func closedProducerRefusesSends() async throws {
         let url = try TestStack.require()
         let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: url))
