@@ -58,8 +58,7 @@ struct RelayFaultTests {
         let firstOutageCommit = messages.filter { $0.eventID >= 100 }.map { UInt64($0.sequenceID) >> SequenceIDScheme.ordinalBits }.min() ?? 0
         #expect(confirmedDuringOutage > 0 && confirmedDuringOutage <= firstOutageCommit,
                 "confirmed \(LSNFormat.string(confirmedDuringOutage)) while the broker was down; first unacknowledged commit \(LSNFormat.string(firstOutageCommit))")
-        let afterAll = try fixture.currentWALLSN()
-        #expect(try await waitUntil(timeout: .seconds(20)) { (try fixture.confirmedFlushLSN() ?? 0) >= afterAll })
+        #expect(try await fixture.slotConfirmsCurrentWAL(within: .seconds(20)))
         let confirmed = ContinuousClock.now - brokerBack
         #expect(try await waitUntil(timeout: .seconds(10)) { relay.health.isReady })
         // An outage is backpressure: the same session waited and resumed, nothing was replayed.
@@ -95,8 +94,7 @@ struct RelayFaultTests {
         let messages = await collector.waitForDistinctEvents(20, timeout: .seconds(30))
         let arrived = ContinuousClock.now - brokerBack
         #expect(Set(messages.map(\.eventID)) == Set(1...20))
-        let afterAll = try fixture.currentWALLSN()
-        #expect(try await waitUntil(timeout: .seconds(20)) { (try fixture.confirmedFlushLSN() ?? 0) >= afterAll })
+        #expect(try await fixture.slotConfirmsCurrentWAL(within: .seconds(20)))
         #expect(relay.health.isReady)
         #expect(arrived < .seconds(10), "recovery took \(arrived)")
         print("[timing] relay started during the outage: all events at the broker \(arrived) after it was back")
@@ -143,8 +141,7 @@ struct RelayFaultTests {
         #expect(received.isSuperset(of: Set(100..<150)))
         let unacknowledgedCommit = messages.filter { $0.eventID >= 100 }.map { UInt64($0.sequenceID) >> SequenceIDScheme.ordinalBits }.min() ?? 0
         #expect(confirmedAfterStop <= unacknowledgedCommit, "the final status confirmed unacknowledged events")
-        let afterAll = try fixture.currentWALLSN()
-        #expect(try await waitUntil(timeout: .seconds(20)) { (try fixture.confirmedFlushLSN() ?? 0) >= afterAll })
+        #expect(try await fixture.slotConfirmsCurrentWAL(within: .seconds(20)))
         try await next.stop()
     }
 
@@ -166,8 +163,7 @@ struct RelayFaultTests {
         let messages = await collector.waitForDistinctEvents(2000, timeout: .seconds(60))
         let missing = Set((0..<2000).map(Int64.init)).subtracting(messages.map(\.eventID))
         #expect(missing.isEmpty, "missing \(missing.count) events")
-        let afterAll = try fixture.currentWALLSN()
-        #expect(try await waitUntil(timeout: .seconds(20)) { (try fixture.confirmedFlushLSN() ?? 0) >= afterAll })
+        #expect(try await fixture.slotConfirmsCurrentWAL(within: .seconds(20)))
         #expect(!relay.metrics.registry.emitToString().contains("outbox_relay_reconnects_total 0"), "the relay reconnected")
         // Replays after the restart carry the original ids.
         var firstSequence: [Int64: Int64] = [:]

@@ -76,6 +76,13 @@ struct RelayFixture: Sendable {
         SQL.lsn(try SQL.value("SELECT pg_current_wal_insert_lsn()")) ?? 0
     }
 
+    /// Waits until the slot's confirmed position reaches today's WAL end: everything written so
+    /// far was published and acknowledged.
+    func slotConfirmsCurrentWAL(within timeout: Duration) async throws -> Bool {
+        let walEnd = try currentWALLSN()
+        return try await waitUntil(timeout: timeout) { (try confirmedFlushLSN() ?? 0) >= walEnd }
+    }
+
     func cleanUp() {
         SQL.dropSlot(slot)
         _ = try? SQL.run("""
