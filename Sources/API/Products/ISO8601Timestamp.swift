@@ -1,3 +1,5 @@
+import OutboxCore
+
 /// RFC 3339 / ISO-8601 date-times: strict validation of client-sent values and exact formatting of
 /// server timestamps from integer milliseconds (no `Double` rounding, so the row, the response and
 /// the event always agree to the millisecond).
@@ -21,7 +23,7 @@ public enum ISO8601Timestamp {
               let minute = number(14..<16), b[16] == UInt8(ascii: ":"),
               let second = number(17..<19)
         else { return false }
-        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+        guard (1...12).contains(month), day >= 1, Int64(day) <= CivilCalendar.daysInMonth(year: Int64(year), month: Int64(month)),
               hour <= 23, minute <= 59, second <= 60
         else { return false }
         var i = 19
@@ -46,36 +48,12 @@ public enum ISO8601Timestamp {
     public static func format(millisecondsSince1970 ms: Int64) -> String {
         let millis = Int(ms % 1000)
         let totalSeconds = ms / 1000
-        let days = Int(totalSeconds / 86_400)
         let secondOfDay = Int(totalSeconds % 86_400)
-        let (year, month, day) = civilDate(daysSince1970: days)
-        func pad(_ value: Int, _ width: Int) -> String {
+        let (year, month, day) = CivilCalendar.civil(fromDays: totalSeconds / 86_400)
+        func pad(_ value: some BinaryInteger, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
-    }
-
-    private static func isLeap(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
-
-    private static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return isLeap(year) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Proleptic Gregorian date from a day count (Howard Hinnant's days-to-civil algorithm).
-    private static func civilDate(daysSince1970 days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
