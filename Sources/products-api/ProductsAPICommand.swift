@@ -41,7 +41,10 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let serveClient = PostgresClient(configuration: Self.servingPool(clientConfiguration), backgroundLogger: logger)
-        let app = try ProductsAPI.makeApplication(settings: settings, client: serveClient, logger: logger)
+        let app = try ProductsAPI.makeApplication(
+            settings: settings, client: serveClient,
+            writerConnection: try configuration.database.postgresConnectionConfiguration(), logger: logger
+        )
         try await app.runService()
     }
 }
@@ -58,12 +61,11 @@ extension Serve {
         return configuration
     }
 
-    /// Runs Swift Concurrency jobs on the NIO event loops that also serve HTTP and Postgres: a
-    /// request handler then continues on the loop that read its socket instead of hopping to the
-    /// global pool and back on every await. Done before anything touches the event loops.
+    /// Runs Swift Concurrency's global jobs on the NIO event loops (see ``EventLoopGlobalExecutor``).
+    /// Done before anything touches the event loops.
     static func adoptEventLoopsAsGlobalExecutor(threads: Int) {
         if threads > 0 { NIOSingletons.groupLoopCountSuggestion = threads }
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        EventLoopGlobalExecutor.install()
     }
 }
 

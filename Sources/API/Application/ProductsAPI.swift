@@ -25,9 +25,12 @@ public enum ProductsAPI {
     }
 
     /// The full application. `client` must also run (it is added to the services here).
+    /// `writerConnection`: where creates get connections of their own (one set per event loop);
+    /// without it they run on the pool.
     public static func makeApplication(
         settings: ProductsAPISettings,
         client: PostgresClient,
+        writerConnection: PostgresConnection.Configuration? = nil,
         logger: Logger,
         metrics: APIMetrics? = nil,
         clock: @escaping SnowflakeGenerator.Clock = SnowflakeGenerator.systemClock
@@ -35,7 +38,8 @@ public enum ProductsAPI {
         let metrics = metrics ?? APIMetrics(poolMaxConnections: settings.poolMaxConnections)
         let store = ProductStore(
             client: client, queryTimeout: settings.databaseTimeout, retryAfterSeconds: settings.retryAfterSeconds, metrics: metrics,
-            createBatchSize: settings.createBatchSize, createBatchConcurrency: settings.createBatchConcurrency
+            createBatchSize: settings.createBatchSize, createBatchConcurrency: settings.createBatchConcurrency,
+            writerConnection: writerConnection
         )
         let ids = try SnowflakeGenerator(workerID: settings.workerID, clock: clock)
         let router = makeRouter(settings: settings, store: store, ids: ids, metrics: metrics)
@@ -44,10 +48,12 @@ public enum ProductsAPI {
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "products-api"),
             logger: logger
         )
+        // Shut down in reverse order: the server stops taking requests before the writers close.
         app.addServices(client)
         app.addServices(
             IdempotencyKeyCleanupService(store: store, interval: settings.idempotencyCleanupInterval, logger: logger, metrics: metrics)
         )
+        app.addServices(StoreShutdownService(store: store))
         return app
     }
 }

@@ -67,18 +67,19 @@ struct ProductController: Sendable {
             throw APIError.internalError(underlying: error)
         }
         let product = Product(id: productID, draft: draft, createdAtMillis: productID.millisecondsSince1970)
-        let responseBody = product.jsonBytes
-        let payload = ProductCreatedEvent.payloadBytes(eventID: eventID, product: product, productJSON: responseBody)
-        let headers = OutboxHeaders(request: request).jsonBytes
-        let responseText = String(decoding: responseBody, as: UTF8.self)
+        // A new product was created and updated at the same instant; format it once.
+        let createdAtText = ISO8601Timestamp.format(millisecondsSince1970: product.createdAtMillis)
+        let responseBody = product.jsonBytes(createdAtText: createdAtText, updatedAtText: createdAtText)
+        let payload = ProductCreatedEvent.payloadBytes(eventID: eventID, product: product, productJSON: responseBody, occurredAtText: createdAtText)
         let parameters = CreateProductParameters(
             product: product, eventID: eventID,
-            payload: String(decoding: payload, as: UTF8.self), headers: String(decoding: headers, as: UTF8.self)
+            payload: String(decoding: payload, as: UTF8.self), headers: OutboxHeaders(request: request).jsonText,
+            createdAtText: createdAtText
         )
         let claim = key.map {
             ProductStore.IdempotencyClaim(
                 key: $0.value, fingerprint: RequestFingerprint.canonicalBytes(of: json),
-                responseBody: responseText, ttl: settings.idempotencyKeyTTL
+                responseBody: String(decoding: responseBody, as: UTF8.self), ttl: settings.idempotencyKeyTTL
             )
         }
 
@@ -116,6 +117,7 @@ struct ProductController: Sendable {
     /// `application/json` or any `application/*+json`, parameters (charset) allowed.
     static func requireJSONContentType(_ request: Request) throws(APIError) {
         let value = request.headers[.contentType] ?? ""
+        if value == "application/json" { return }  // the common case, without allocating
         let mediaType = value.split(separator: ";", maxSplits: 1).first.map {
             String($0.filter { $0 != " " && $0 != "\t" }).lowercased()
         } ?? ""
@@ -205,11 +207,12 @@ struct OutboxHeaders {
         self.traceparent = request.headers[ProductController.traceparentHeader].flatMap(TraceParent.init)?.value
     }
 
-    var jsonBytes: [UInt8] {
+    var jsonText: String {
+        guard let traceparent else { return "{}" }
         var writer = JSONWriter(capacity: 80)
         writer.beginObject()
-        if let traceparent { writer.key("traceparent"); writer.string(traceparent) }
+        writer.key("traceparent"); writer.string(traceparent)
         writer.endObject()
-        return writer.bytes
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }

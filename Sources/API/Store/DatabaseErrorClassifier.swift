@@ -22,8 +22,9 @@ enum DatabaseErrorClassifier {
         case .server:
             let state = error.serverInfo?[.sqlState] ?? ""
             // 08: connection exception; 57P01-57P03: shutdown / cannot connect now;
-            // 53300: too many connections; 40001/40P01 are retryable too.
-            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300", "40001", "40P01"].contains(state)
+            // 53300: too many connections; 57014: statement timeout (the writers set one);
+            // 40001/40P01 are retryable too.
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300", "57014", "40001", "40P01"].contains(state)
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
              .queryCancelled, .sslUnsupported, .failedToAddSSLHandler:
             return true

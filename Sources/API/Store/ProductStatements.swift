@@ -34,6 +34,8 @@ struct CreateProductParameters: Sendable {
     var eventID: SnowflakeID
     var payload: String
     var headers: String
+    /// `product.createdAtMillis` as ISO-8601, formatted once for the row and both JSON documents.
+    var createdAtText: String
 
     func append(to bindings: inout PostgresBindings) {
         bindings.append(product.id.rawValue)
@@ -42,7 +44,7 @@ struct CreateProductParameters: Sendable {
         bindings.append(product.price.description)
         bindings.append(product.stock)
         bindings.append(product.category)
-        bindings.append(ISO8601Timestamp.format(millisecondsSince1970: product.createdAtMillis))
+        bindings.append(createdAtText)
         bindings.append(eventID.rawValue)
         bindings.append(payload)
         bindings.append(headers)
@@ -52,7 +54,8 @@ struct CreateProductParameters: Sendable {
 }
 
 /// Product + outbox event in one statement: one round trip, and atomic because a statement is
-/// its own transaction (any failure, in either insert, leaves neither row).
+/// its own transaction (any failure, in either insert, leaves neither row). Its one row counts
+/// the outbox rows written.
 struct CreateProductStatement: PostgresPreparedStatement {
     static let name = "outbox_api_create_product_v1"
     static let sql = """
@@ -124,7 +127,7 @@ struct CreateProductsBatchStatement: PostgresPreparedStatement {
         bindings.append(items.map { $0.product.stock })
         bindings.append(items.map { $0.product.category ?? "" })
         bindings.append(items.map { $0.product.category != nil })
-        bindings.append(items.map { ISO8601Timestamp.format(millisecondsSince1970: $0.product.createdAtMillis) })
+        bindings.append(items.map(\.createdAtText))
         bindings.append(items.map { $0.eventID.rawValue })
         bindings.append(items.map { $0.payload })
         bindings.append(items.map { $0.headers })

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresNIO
 
 /// All database access of the API. Every call is bounded by `queryTimeout` and reports an
@@ -25,19 +26,47 @@ public struct ProductStore: Sendable {
     let queryTimeout: Duration
     let retryAfterSeconds: Int
     let metrics: APIMetrics?
+    /// Batches creates when they run on the pool (no writer connections configured).
     let batcher: CreateBatcher
+    /// Connections of their own per event loop for creates without an Idempotency-Key.
+    let writers: CreateWriters?
 
     /// `createBatchSize` 1 turns batching off; `createBatchConcurrency` bounds the create
-    /// statements running at once (the rest queue and share the next statement).
+    /// statements running at once (the rest queue and share the next statement), per event loop
+    /// when `writerConnection` is given. With `writerConnection`, creates without an
+    /// Idempotency-Key run on connections of their own, one set per loop of `eventLoopGroup` (the
+    /// group serving HTTP); everything else uses the pool `client`.
     public init(
         client: PostgresClient, queryTimeout: Duration, retryAfterSeconds: Int = 2, metrics: APIMetrics? = nil,
-        createBatchSize: Int = 100, createBatchConcurrency: Int = 1
+        createBatchSize: Int = 100, createBatchConcurrency: Int = 1,
+        writerConnection: PostgresConnection.Configuration? = nil,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.client = client
         self.queryTimeout = queryTimeout
         self.retryAfterSeconds = retryAfterSeconds
         self.metrics = metrics
-        self.batcher = CreateBatcher(maximumBatchSize: max(1, createBatchSize), maximumConcurrentBatches: max(1, createBatchConcurrency))
+        let batchSize = max(1, createBatchSize)
+        let concurrency = max(1, createBatchConcurrency)
+        self.batcher = CreateBatcher(maximumBatchSize: batchSize, maximumConcurrentBatches: concurrency)
+        self.writers = writerConnection.map { configuration in
+            var configuration = configuration
+            // A connection that cannot be opened within the query timeout counts as unavailable,
+            // and Postgres itself ends a statement that runs longer (a lock wait, say), so a
+            // timed-out create is rolled back rather than left to commit after its 503.
+            configuration.options.connectTimeout = TimeAmount(queryTimeout)
+            let milliseconds = max(1, queryTimeout.components.seconds * 1000 + queryTimeout.components.attoseconds / 1_000_000_000_000_000)
+            configuration.options.additionalStartupParameters.append(("statement_timeout", "\(milliseconds)"))
+            return CreateWriters(
+                eventLoopGroup: eventLoopGroup, configuration: configuration,
+                maximumBatchSize: batchSize, maximumConcurrentBatches: concurrency
+            )
+        }
+    }
+
+    /// Closes the writers' connections (the pool is closed by its own service).
+    public func close() async {
+        await writers?.close()
     }
 
     func create(
@@ -46,8 +75,9 @@ public struct ProductStore: Sendable {
         logger: Logger
     ) async throws(APIError) -> CreateOutcome {
         guard let idempotency else {
-            let outcome = await batcher.create(parameters) { items in
-                await createBatch(items, logger: logger)
+            let writer = writers?.current()
+            let outcome = await (writer?.batcher ?? batcher).create(parameters) { items in
+                await createBatch(items, writer: writer, logger: logger)
             }
             try outcome.get()
             return .created
@@ -81,13 +111,11 @@ public struct ProductStore: Sendable {
     /// One statement for the whole batch. If it fails for a reason other than an unreachable
     /// database (a constraint, a trigger), each product is retried alone, so one bad row fails only
     /// its own request.
-    private func createBatch(_ items: [CreateProductParameters], logger: Logger) async -> [CreateBatcher.Outcome] {
+    private func createBatch(_ items: [CreateProductParameters], writer: CreateWriter?, logger: Logger) async -> [CreateBatcher.Outcome] {
         metrics?.recordCreateBatch(size: items.count)
-        guard items.count > 1 else { return [await createOne(items[0], logger: logger)] }
+        guard items.count > 1 else { return [await createOne(items[0], writer: writer, logger: logger)] }
         do {
-            let inserted = try await run("create_products_batch", logger: logger) { client in
-                try await client.execute(CreateProductsBatchStatement(items: items)).collectAll().first ?? 0
-            }
+            let inserted = try await executeCreate(CreateProductsBatchStatement(items: items), operation: "create_products_batch", writer: writer, logger: logger)
             guard inserted == Int64(items.count) else {
                 return Array(repeating: .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))), count: items.count)
             }
@@ -97,20 +125,35 @@ public struct ProductStore: Sendable {
         } catch {
             var outcomes: [CreateBatcher.Outcome] = []
             outcomes.reserveCapacity(items.count)
-            for item in items { outcomes.append(await createOne(item, logger: logger)) }
+            for item in items { outcomes.append(await createOne(item, writer: writer, logger: logger)) }
             return outcomes
         }
     }
 
-    private func createOne(_ parameters: CreateProductParameters, logger: Logger) async -> CreateBatcher.Outcome {
+    private func createOne(_ parameters: CreateProductParameters, writer: CreateWriter?, logger: Logger) async -> CreateBatcher.Outcome {
         do {
-            let inserted = try await run("create_product", logger: logger) { client in
-                try await client.execute(CreateProductStatement(parameters: parameters)).collectAll().first ?? 0
-            }
+            let inserted = try await executeCreate(CreateProductStatement(parameters: parameters), operation: "create_product", writer: writer, logger: logger)
             guard inserted == 1 else { return .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))) }
             return .success(())
         } catch {
             return .failure(error)
+        }
+    }
+
+    /// Runs a create statement on `writer` (bounded by the writer's own timer) or on the pool;
+    /// returns the outbox rows it reports.
+    private func executeCreate<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, operation: String, writer: CreateWriter?, logger: Logger
+    ) async throws(APIError) -> Int64 where Statement.Row == Int64 {
+        if let writer {
+            // The server's statement_timeout ends a slow statement; this later client-side limit
+            // only catches a server or network that stopped answering.
+            return try await measured(operation, logger: logger) { [queryTimeout] in
+                try await writer.execute(statement, timeout: queryTimeout + .seconds(1), logger: logger) ?? 0
+            }
+        }
+        return try await run(operation, logger: logger) { client in
+            try await client.execute(statement, logger: logger).collectAll().first ?? 0
         }
     }
 
@@ -165,16 +208,24 @@ public struct ProductStore: Sendable {
 
     // MARK: execution
 
+    /// A pool operation, bounded by the query timeout.
     private func run<T: Sendable>(
         _ operation: String,
         logger: Logger,
         _ body: @escaping @Sendable (PostgresClient) async throws -> T
     ) async throws(APIError) -> T {
+        try await measured(operation, logger: logger) { [client, queryTimeout] in
+            try await withDeadline(queryTimeout) { try await body(client) }
+        }
+    }
+
+    /// Records the operation's latency and maps its failure to the API's errors.
+    private func measured<T>(_ operation: String, logger: Logger, _ body: () async throws -> T) async throws(APIError) -> T {
         let started = ContinuousClock.now
         metrics?.databaseOperationStarted()
         defer { metrics?.databaseOperationFinished(operation, duration: ContinuousClock.now - started) }
         do {
-            return try await withDeadline(queryTimeout) { [client] in try await body(client) }
+            return try await body()
         } catch {
             let mapped = DatabaseErrorClassifier.apiError(for: error, retryAfterSeconds: retryAfterSeconds)
             logger.warning(
@@ -188,5 +239,5 @@ public struct ProductStore: Sendable {
 
 struct UnexpectedRowCount: Error, CustomStringConvertible {
     var count: Int64
-    var description: String { "create statement reported \(count) outbox rows, expected 1" }
+    var description: String { "create statement reported \(count) outbox rows, expected one per product" }
 }

@@ -135,6 +135,8 @@ struct ProductsAPITests {
         try await TestDatabase.with { db in
             try await Self.failOutboxInsertsNamedFailAfterProduct(db)
             let (app, store) = try TestApp.applicationAndStore(database: db)
+            // Off the event loops (as here) every create goes to the first writer.
+            let batcher = try #require(store.writers?.all.first?.batcher)
             try await app.test(.router) { client in
                 @Sendable func create(_ name: String) async throws -> (String, HTTPResponse.Status) {
                     let response = try await client.execute(
@@ -149,12 +151,12 @@ struct ProductsAPITests {
                     try await holder.query("LOCK TABLE products IN SHARE ROW EXCLUSIVE MODE", logger: TestDatabase.logger).collect()
                     return try await withThrowingTaskGroup(of: (String, HTTPResponse.Status).self) { group in
                         group.addTask { try await create("first") }
-                        try await Self.waitUntil { store.batcher.runningBatches == 1 }
+                        try await Self.waitUntil { batcher.runningBatches == 1 }
                         for index in 0..<20 {
                             let name = index == 7 ? "FAIL-AFTER-PRODUCT" : "queued-\(index)"
                             group.addTask { try await create(name) }
                         }
-                        try await Self.waitUntil { store.batcher.queuedCount == 20 }
+                        try await Self.waitUntil { batcher.queuedCount == 20 }
                         try await holder.query("COMMIT", logger: TestDatabase.logger).collect()
                         var statuses: [String: HTTPResponse.Status] = [:]
                         for try await (name, status) in group { statuses[name] = status }
@@ -177,6 +179,35 @@ struct ProductsAPITests {
                 }, uniquingKeysWith: { first, _ in first })
                 #expect(samples["api_create_batch_size_count"] == 2)
                 #expect(samples["api_create_batch_size_sum"] == 21)
+            }
+        }
+    }
+
+    /// A create stuck behind a lock longer than the database timeout answers 503 and writes
+    /// nothing (the writer's connections carry a statement_timeout); the next create works.
+    @Test func stuckCreateTimesOutAndTheWriterReconnects() async throws {
+        try await TestDatabase.with { db in
+            let settings = TestApp.settings(databaseTimeout: .milliseconds(500))
+            try await TestApp.application(database: db, settings: settings).test(.router) { client in
+                let body = ByteBuffer(string: #"{"name":"stuck","price":1,"stock":1}"#)
+                let warm = try await client.execute(uri: "/products", method: .post, headers: TestApp.jsonHeaders, body: body)
+                #expect(warm.status == .created)
+                let stuck = try await db.client.withConnection { holder in
+                    try await holder.query("BEGIN", logger: TestDatabase.logger).collect()
+                    try await holder.query("LOCK TABLE products IN SHARE ROW EXCLUSIVE MODE", logger: TestDatabase.logger).collect()
+                    let started = ContinuousClock.now
+                    let response = try await client.execute(uri: "/products", method: .post, headers: TestApp.jsonHeaders, body: body)
+                    #expect(ContinuousClock.now - started < .seconds(3))
+                    try await holder.query("ROLLBACK", logger: TestDatabase.logger).collect()
+                    return response
+                }
+                #expect(stuck.status == .serviceUnavailable)
+                #expect(stuck.headers[.retryAfter] == "2")
+                let after = try await client.execute(uri: "/products", method: .post, headers: TestApp.jsonHeaders, body: body)
+                #expect(after.status == .created)
+                // The stuck statement was ended by the server: exactly the two answered 201 exist.
+                #expect(try await db.count("products") == 2)
+                #expect(try await db.count("outbox") == 2)
             }
         }
     }

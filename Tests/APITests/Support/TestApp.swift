@@ -32,8 +32,10 @@ enum TestApp {
         let metrics = APIMetrics(poolMaxConnections: settings.poolMaxConnections)
         let store = ProductStore(
             client: database.client, queryTimeout: settings.databaseTimeout, retryAfterSeconds: settings.retryAfterSeconds, metrics: metrics,
-            createBatchSize: settings.createBatchSize, createBatchConcurrency: settings.createBatchConcurrency
+            createBatchSize: settings.createBatchSize, createBatchConcurrency: settings.createBatchConcurrency,
+            writerConnection: database.writerConnection
         )
+        database.cleanup.add { await store.close() }
         let router = ProductsAPI.makeRouter(settings: settings, store: store, ids: try SnowflakeGenerator(workerID: settings.workerID, clock: clock), metrics: metrics)
         return (Application(router: router), store)
     }

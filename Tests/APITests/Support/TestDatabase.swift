@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OutboxCore
 import PostgresNIO
+import Synchronization
 @testable import API
 
 /// A private Postgres schema holding the base tables, so suites running in parallel never see
@@ -11,7 +12,36 @@ struct TestDatabase: Sendable {
     let schema: String
     let client: PostgresClient
     let admin: PostgresClient
+    /// For connections outside the pool (the API's create writers), on the private schema too.
+    let writerConnection: PostgresConnection.Configuration
+    /// Run when the test is done, before the schema is dropped (closing stores' connections).
+    let cleanup = Cleanup()
     static let logger = Logger(label: "api-tests")
+
+    final class Cleanup: Sendable {
+        private let actions = Mutex<[@Sendable () async -> Void]>([])
+
+        func add(_ action: @escaping @Sendable () async -> Void) {
+            actions.withLock { $0.append(action) }
+        }
+
+        func run() async {
+            for action in actions.withLock({ actions in defer { actions.removeAll() }; return actions }) { await action() }
+        }
+    }
+
+    static func connectionConfiguration(host: String, port: Int, searchPath: String) throws -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port,
+            username: try TestStack.require("DATABASE_USERNAME"),
+            password: TestStack.environment["DB_PASSWORD"],
+            database: try TestStack.require("DATABASE_DATABASE"),
+            tls: .disable
+        )
+        configuration.options.additionalStartupParameters = [("search_path", searchPath)]
+        configuration.options.connectTimeout = .seconds(2)
+        return configuration
+    }
 
     static func configuration(host: String, port: Int, searchPath: String?) throws -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
@@ -37,7 +67,10 @@ struct TestDatabase: Sendable {
         let schema = "api_test_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
         let admin = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: nil), backgroundLogger: logger)
         let client = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: schema), backgroundLogger: logger)
-        let database = TestDatabase(schema: schema, client: client, admin: admin)
+        let database = TestDatabase(
+            schema: schema, client: client, admin: admin,
+            writerConnection: try connectionConfiguration(host: host, port: port, searchPath: schema)
+        )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await admin.run() }
             group.addTask { await client.run() }
@@ -45,9 +78,11 @@ struct TestDatabase: Sendable {
             try await database.createSchema(host: host, port: port)
             do {
                 let result = try await body(database)
+                await database.cleanup.run()
                 try? await database.dropSchema()
                 return result
             } catch {
+                await database.cleanup.run()
                 try? await database.dropSchema()
                 throw error
             }

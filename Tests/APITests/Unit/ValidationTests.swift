@@ -1,4 +1,6 @@
 import Testing
+import Foundation
+import OutboxCore
 @testable import API
 
 @Suite struct ValidationTests {
@@ -79,7 +81,21 @@ import Testing
         #expect(ISO8601Timestamp.format(millisecondsSince1970: 1_704_067_200_000) == "2024-01-01T00:00:00.000Z")
         #expect(ISO8601Timestamp.format(millisecondsSince1970: 1_709_208_000_123) == "2024-02-29T12:00:00.123Z")
         #expect(ISO8601Timestamp.format(millisecondsSince1970: 4_102_444_799_999) == "2099-12-31T23:59:59.999Z")
+        #expect(ISO8601Timestamp.format(millisecondsSince1970: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
+        #expect(ISO8601Timestamp.format(millisecondsSince1970: 253_402_300_800_007) == "10000-01-01T00:00:00.007Z")
     }
+
+    @Test func formattedTimestampsAreValidAndRoundTripThroughDays() {
+        // Every day boundary of 1970–2100 plus odd offsets inside the day.
+        for day in stride(from: Int64(0), through: 47_482, by: 1) {
+            let ms = day * 86_400_000 + (day * 7_919_777) % 86_400_000
+            let text = ISO8601Timestamp.format(millisecondsSince1970: ms)
+            #expect(text.utf8.count == 24 && ISO8601Timestamp.isValid(text), "\(ms) -> \(text)")
+            let (year, month, dayOfMonth) = CivilCalendar.civil(fromDays: day)
+            #expect(text.hasPrefix(String(format: "%04d-%02d-%02d", Int(year), Int(month), Int(dayOfMonth))))
+        }
+    }
+
 
     @Test(arguments: ["2024-05-01T10:00:00Z", "2024-02-29T23:59:59.123456Z", "2024-05-01t10:00:00+05:30", "2024-05-01T10:00:00.5-01:00"])
     func acceptsValidTimestamps(text: String) { #expect(ISO8601Timestamp.isValid(text)) }

@@ -1,0 +1,41 @@
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+
+/// One ``CreateWriter`` per event loop of the group that serves HTTP. A create goes to the writer
+/// of the loop it runs on (with the event loops as the global executor, the loop that read its
+/// request), so writing it involves no thread hop at all.
+final class CreateWriters: Sendable {
+    private let writers: [CreateWriter]
+
+    init(
+        eventLoopGroup: any EventLoopGroup, configuration: PostgresConnection.Configuration,
+        maximumBatchSize: Int, maximumConcurrentBatches: Int
+    ) {
+        var writers: [CreateWriter] = []
+        for (index, loop) in eventLoopGroup.makeIterator().enumerated() {
+            writers.append(CreateWriter(
+                eventLoop: loop, configuration: configuration,
+                batcher: CreateBatcher(maximumBatchSize: maximumBatchSize, maximumConcurrentBatches: maximumConcurrentBatches),
+                firstConnectionID: 1_000_000 * (index + 1)
+            ))
+        }
+        self.writers = writers
+    }
+
+    var all: [CreateWriter] { writers }
+
+    /// The writer of the current event loop; off the group's loops (callers on the default
+    /// executor, as in tests) always the first, so their creates still batch together.
+    func current() -> CreateWriter {
+        if let loop = MultiThreadedEventLoopGroup.currentEventLoop {
+            for writer in writers where writer.eventLoop === loop { return writer }
+        }
+        return writers[0]
+    }
+
+    func close() async {
+        for writer in writers { await writer.close() }
+    }
+}
