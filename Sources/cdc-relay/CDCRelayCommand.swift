@@ -16,7 +16,7 @@ struct CDCRelayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = options.loadOrExit()
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        LoggingSystem.bootstrap { LineLogHandler(label: $0) }
         var logger = Logger(label: "cdc-relay")
         logger.logLevel = configuration.log.level
         logger.info("starting", metadata: ["configuration": "\(configuration)"])

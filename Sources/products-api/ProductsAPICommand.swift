@@ -25,6 +25,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let configuration = options.loadOrExit()
         Self.adoptEventLoopsAsGlobalExecutor(threads: configuration.server.eventLoopThreads)
+        LoggingSystem.bootstrap { LineLogHandler(label: $0) }
         var logger = Logger(label: "products-api")
         logger.logLevel = configuration.log.level
         let clientConfiguration = try configuration.database.postgresClientConfiguration()
@@ -76,6 +77,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = options.loadOrExit()
+        LoggingSystem.bootstrap { LineLogHandler(label: $0) }
         var logger = Logger(label: "products-api")
         logger.logLevel = configuration.log.level
         let client = PostgresClient(configuration: try configuration.database.postgresClientConfiguration(), backgroundLogger: logger)

@@ -44,44 +44,8 @@ public enum ISO8601Timestamp {
         return offsetHours <= 23 && offsetMinutes <= 59
     }
 
-    /// `2026-11-29T20:10:00.123Z` for milliseconds since 1970-01-01T00:00:00Z (non-negative;
-    /// years past 9999 are written with as many digits as they need).
-    /// Written byte by byte: every create formats its timestamp for the row and both documents.
+    /// `2026-11-29T20:10:00.123Z` for milliseconds since 1970-01-01T00:00:00Z.
     public static func format(millisecondsSince1970 ms: Int64) -> String {
-        let millis = Int(ms % 1000)
-        let totalSeconds = ms / 1000
-        let secondOfDay = Int(totalSeconds % 86_400)
-        let (year, month, day) = CivilCalendar.civil(fromDays: totalSeconds / 86_400)
-        guard (0...9999).contains(year) else {
-            return "\(year)-\(twoDigits(Int(month)))-\(twoDigits(Int(day)))T\(twoDigits(secondOfDay / 3600)):\(twoDigits(secondOfDay / 60 % 60)):\(twoDigits(secondOfDay % 60)).\(String(millis + 1000).dropFirst())Z"
-        }
-        return String(unsafeUninitializedCapacity: 24) { bytes in
-            func put(_ value: Int, digits: Int, at offset: Int) {
-                var value = value
-                for index in stride(from: offset + digits - 1, through: offset, by: -1) {
-                    bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
-            }
-            put(Int(year), digits: 4, at: 0)
-            bytes[4] = UInt8(ascii: "-")
-            put(Int(month), digits: 2, at: 5)
-            bytes[7] = UInt8(ascii: "-")
-            put(Int(day), digits: 2, at: 8)
-            bytes[10] = UInt8(ascii: "T")
-            put(secondOfDay / 3600, digits: 2, at: 11)
-            bytes[13] = UInt8(ascii: ":")
-            put(secondOfDay / 60 % 60, digits: 2, at: 14)
-            bytes[16] = UInt8(ascii: ":")
-            put(secondOfDay % 60, digits: 2, at: 17)
-            bytes[19] = UInt8(ascii: ".")
-            put(millis, digits: 3, at: 20)
-            bytes[23] = UInt8(ascii: "Z")
-            return 24
-        }
-    }
-
-    private static func twoDigits(_ value: Int) -> String {
-        value < 10 ? "0\(value)" : String(value)
+        UTCTimestamp.iso8601(units: ms, fractionDigits: 3)
     }
 }

@@ -23,44 +23,7 @@ public struct OutboxTimestamp: Sendable, Hashable, Comparable, CustomStringConve
 
     /// ISO-8601 in UTC with microseconds, e.g. `2026-11-29T20:08:23.123456Z`.
     public var iso8601: String {
-        var (seconds, micros) = microsecondsSinceEpoch.quotientAndRemainder(dividingBy: 1_000_000)
-        if micros < 0 {
-            micros += 1_000_000
-            seconds -= 1
-        }
-        var (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
-        if secondOfDay < 0 {
-            secondOfDay += 86_400
-            days -= 1
-        }
-        let (year, month, day) = CivilCalendar.civil(fromDays: days)
-        let hour = secondOfDay / 3600
-        let minute = (secondOfDay % 3600) / 60
-        let second = secondOfDay % 60
-        guard (0...9999).contains(year) else {
-            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(micros, 6))Z"
-        }
-        // Every event carries this: write the 27 bytes directly instead of interpolating.
-        return String(unsafeUninitializedCapacity: 27) { out in
-            var index = 0
-            func put(_ value: Int64, _ width: Int) {
-                var value = value
-                var position = index + width - 1
-                while position >= index {
-                    out[position] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                    position -= 1
-                }
-                index += width
-            }
-            func put(_ byte: Unicode.Scalar) {
-                out[index] = UInt8(ascii: byte)
-                index += 1
-            }
-            put(year, 4); put("-"); put(month, 2); put("-"); put(day, 2); put("T")
-            put(hour, 2); put(":"); put(minute, 2); put(":"); put(second, 2); put("."); put(micros, 6); put("Z")
-            return index
-        }
+        UTCTimestamp.iso8601(units: microsecondsSinceEpoch, fractionDigits: 6)
     }
 
     public var description: String { iso8601 }
@@ -126,11 +89,6 @@ public struct OutboxTimestamp: Sendable, Hashable, Comparable, CustomStringConve
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         self.microsecondsSinceEpoch = seconds * 1_000_000 + micros
     }
-}
-
-private func pad(_ value: Int64, _ width: Int) -> String {
-    let digits = String(value)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
 }
 
 struct DigitScanner {
