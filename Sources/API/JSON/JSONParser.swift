@@ -44,7 +44,9 @@ public struct JSONParser {
         guard depth <= maximumDepth else { throw error(.tooDeep) }
         index += 1  // {
         var members: [(key: String, value: JSONValue)] = []
-        var keys = Set<String>()
+        // Duplicate keys: a scan is cheaper than hashing for the few members a body has; a set
+        // takes over for large objects.
+        var keys: Set<String>? = nil
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1
@@ -56,7 +58,15 @@ public struct JSONParser {
             guard byte == UInt8(ascii: "\"") else { throw error(.unexpectedCharacter) }
             let keyOffset = index
             let key = try parseString()
-            guard keys.insert(key).inserted else { throw JSONParseError(code: .duplicateKey, offset: keyOffset) }
+            let duplicate: Bool
+            if members.count < 16 {
+                duplicate = members.contains { $0.key == key }
+            } else {
+                var seen = keys.take() ?? Set(members.map(\.key))
+                duplicate = !seen.insert(key).inserted
+                keys = seen
+            }
+            guard !duplicate else { throw JSONParseError(code: .duplicateKey, offset: keyOffset) }
             skipWhitespace()
             try expect(UInt8(ascii: ":"))
             skipWhitespace()
@@ -122,11 +132,12 @@ public struct JSONParser {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
-                scalars.append(contentsOf: bytes[runStart..<index])
-                index += 1
-                guard let string = String(validating: scalars, as: UTF8.self) else {
-                    throw JSONParseError(code: .invalidUTF8, offset: runStart)
-                }
+                defer { index += 1 }
+                // Most strings have no escapes: validate their bytes in place, no copy first.
+                let string = scalars.isEmpty
+                    ? String(validating: bytes[runStart..<index], as: UTF8.self)
+                    : String(validating: scalars + bytes[runStart..<index], as: UTF8.self)
+                guard let string else { throw JSONParseError(code: .invalidUTF8, offset: runStart) }
                 return string
             case UInt8(ascii: "\\"):
                 scalars.append(contentsOf: bytes[runStart..<index])

@@ -36,6 +36,28 @@ import Testing
         #expect(error?.code == code, "\(text)")
     }
 
+    @Test func duplicateKeysAreFoundInLargeObjectsToo() throws {
+        let members = (0..<40).map { #""k\#($0)":\#($0)"# }
+        let unique = "{" + members.joined(separator: ",") + "}"
+        guard case .object(let parsed) = try parse(unique) else { Issue.record("not an object"); return }
+        #expect(parsed.count == 40 && parsed[39].key == "k39")
+        for duplicate in ["k3", "k20", "k39"] {
+            let text = "{" + members.joined(separator: ",") + #","\#(duplicate)":0}"#
+            #expect(duplicateKeyRejected(text))
+        }
+        // Escaped and plain spellings of one key are the same key.
+        #expect(duplicateKeyRejected(#"{"a\u0062":1,"ab":2}"#))
+    }
+
+    private func duplicateKeyRejected(_ text: String) -> Bool {
+        do {
+            _ = try JSONParser.parse(Array(text.utf8))
+            return false
+        } catch {
+            return error.code == .duplicateKey
+        }
+    }
+
     @Test func rejectsInvalidUTF8() {
         #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
     }
