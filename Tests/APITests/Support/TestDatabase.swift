@@ -30,16 +30,14 @@ struct TestDatabase: Sendable {
         }
     }
 
+    /// A single connection's settings, like the pool's of ``configuration(host:port:searchPath:)``.
     static func connectionConfiguration(host: String, port: Int, searchPath: String) throws -> PostgresConnection.Configuration {
+        let pool = try configuration(host: host, port: port, searchPath: searchPath)
         var configuration = PostgresConnection.Configuration(
-            host: host, port: port,
-            username: try TestStack.require("DATABASE_USERNAME"),
-            password: TestStack.environment["DB_PASSWORD"],
-            database: try TestStack.require("DATABASE_DATABASE"),
-            tls: .disable
+            host: host, port: port, username: pool.username, password: pool.password, database: pool.database, tls: .disable
         )
-        configuration.options.additionalStartupParameters = [("search_path", searchPath)]
-        configuration.options.connectTimeout = .seconds(2)
+        configuration.options.additionalStartupParameters = pool.options.additionalStartupParameters
+        configuration.options.connectTimeout = TimeAmount(pool.options.connectTimeout)
         return configuration
     }
 
