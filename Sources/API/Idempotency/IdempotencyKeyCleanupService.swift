@@ -26,6 +26,7 @@ public struct IdempotencyKeyCleanupService: Service {
                         metrics?.recordExpiredKeysDeleted(deleted)
                     }
                 } catch {
+                    if Task.isCancelled { return }  // shutting down, not a failure
                     // The database may be down; try again next round.
                     logger.warning("idempotency key cleanup failed", metadata: ["error": "\(error)"])
                 }

@@ -228,6 +228,8 @@ public struct ProductStore: Sendable {
             return try await body()
         } catch {
             let mapped = DatabaseErrorClassifier.apiError(for: error, retryAfterSeconds: retryAfterSeconds)
+            // A cancelled caller (shutdown) is not a database failure worth a warning.
+            if error is CancellationError { throw mapped }
             logger.warning(
                 "database operation failed",
                 metadata: ["operation": "\(operation)", "error": "\(String(reflecting: error))", "status": "\(mapped.code.status.code)"]

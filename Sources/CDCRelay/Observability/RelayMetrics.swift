@@ -21,35 +21,29 @@ public final class RelayMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        eventsPublished = registry.makeCounter(
-            name: "outbox_relay_events_published_total", help: "Outbox events acked by the broker")
+        eventsPublished = registry.makeCounter(descriptor: Self.named("outbox_relay_events_published_total", "Outbox events acked by the broker"))
         publishLatency = registry.makeDurationHistogram(
-            name: "outbox_relay_publish_latency_seconds",
+            descriptor: Self.named("outbox_relay_publish_latency_seconds", "Time from the transaction's commit to the broker's ack"),
             buckets: [
                 .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(3), .milliseconds(4),
                 .milliseconds(5), .milliseconds(6), .milliseconds(8), .milliseconds(10), .milliseconds(15),
                 .milliseconds(20), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
                 .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
-            ],
-            help: "Time from the transaction's commit to the broker's ack")
-        inFlight = registry.makeGauge(name: "outbox_relay_in_flight", help: "Events sent and not yet acked")
-        confirmedLSN = registry.makeGauge(
-            name: "outbox_relay_confirmed_lsn", help: "LSN last reported as flushed to the slot")
-        lagBytes = registry.makeGauge(
-            name: "outbox_relay_lag_bytes", help: "Server WAL end minus the confirmed LSN")
-        retainedWALBytes = registry.makeGauge(
-            name: "outbox_relay_retained_wal_bytes", help: "WAL held back by the slot (current LSN - restart_lsn)")
-        reconnects = registry.makeCounter(
-            name: "outbox_relay_reconnects_total", help: "Replication sessions started after the first")
-        dedupSkips = registry.makeCounter(
-            name: "outbox_relay_dedup_skips_total", help: "Events skipped because the producer already had their sequence id")
-        ignoredInserts = registry.makeCounter(
-            name: "outbox_relay_ignored_inserts_total", help: "Inserts into relations other than the outbox")
-        sequenceFallbacks = registry.makeCounter(
-            name: "outbox_relay_sequence_fallbacks_total", help: "Sequence ids bumped past the WAL scheme (huge transactions)")
-        publishFailures = registry.makeCounter(
-            name: "outbox_relay_publish_failures_total", help: "Publishes that failed for good")
-        sessionFailures = registry.makeCounter(
-            name: "outbox_relay_session_failures_total", help: "Replication sessions that ended with an error")
+            ])
+        inFlight = registry.makeGauge(descriptor: Self.named("outbox_relay_in_flight", "Events sent and not yet acked"))
+        confirmedLSN = registry.makeGauge(descriptor: Self.named("outbox_relay_confirmed_lsn", "LSN last reported as flushed to the slot"))
+        lagBytes = registry.makeGauge(descriptor: Self.named("outbox_relay_lag_bytes", "Server WAL end minus the confirmed LSN"))
+        retainedWALBytes = registry.makeGauge(descriptor: Self.named("outbox_relay_retained_wal_bytes", "WAL held back by the slot (current LSN - restart_lsn)"))
+        reconnects = registry.makeCounter(descriptor: Self.named("outbox_relay_reconnects_total", "Replication sessions started after the first"))
+        dedupSkips = registry.makeCounter(descriptor: Self.named("outbox_relay_dedup_skips_total", "Events skipped because the producer already had their sequence id"))
+        ignoredInserts = registry.makeCounter(descriptor: Self.named("outbox_relay_ignored_inserts_total", "Inserts into relations other than the outbox"))
+        sequenceFallbacks = registry.makeCounter(descriptor: Self.named("outbox_relay_sequence_fallbacks_total", "Sequence ids bumped past the WAL scheme (huge transactions)"))
+        publishFailures = registry.makeCounter(descriptor: Self.named("outbox_relay_publish_failures_total", "Publishes that failed for good"))
+        sessionFailures = registry.makeCounter(descriptor: Self.named("outbox_relay_session_failures_total", "Replication sessions that ended with an error"))
+    }
+
+    /// A metric's full name as written (units already in it) and its help text.
+    private static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }
