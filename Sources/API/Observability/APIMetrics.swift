@@ -8,6 +8,8 @@ public final class APIMetrics: Sendable {
     private let databaseInFlight: Gauge
     private let poolMaxConnections: Gauge
     private let createBatchSize: ValueHistogram
+    private let idempotentReplays: Counter
+    private let expiredKeysDeleted: Counter
     private static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
@@ -26,6 +28,12 @@ public final class APIMetrics: Sendable {
         self.createBatchSize = registry.makeValueHistogram(
             descriptor: .init(metricName: "api_create_batch_size", unitName: "", helpText: "Products written per create statement"),
             buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256]
+        )
+        self.idempotentReplays = registry.makeCounter(
+            descriptor: .init(metricName: "api_idempotent_replays", unitName: "total", helpText: "Creates answered from a stored idempotent response")
+        )
+        self.expiredKeysDeleted = registry.makeCounter(
+            descriptor: .init(metricName: "api_idempotency_keys_expired_deleted", unitName: "total", helpText: "Expired idempotency keys removed by the cleanup task")
         )
     }
 
@@ -87,17 +95,11 @@ public final class APIMetrics: Sendable {
     }
 
     func recordIdempotentReplay() {
-        registry.makeCounter(
-            descriptor: .init(metricName: "api_idempotent_replays", unitName: "total", helpText: "Creates answered from a stored idempotent response"),
-            labels: []
-        ).increment()
+        idempotentReplays.increment()
     }
 
     func recordExpiredKeysDeleted(_ count: Int) {
-        registry.makeCounter(
-            descriptor: .init(metricName: "api_idempotency_keys_expired_deleted", unitName: "total", helpText: "Expired idempotency keys removed by the cleanup task"),
-            labels: []
-        ).increment(by: Int64(count))
+        expiredKeysDeleted.increment(by: Int64(count))
     }
 
     public func exposition() -> [UInt8] {
