@@ -44,16 +44,17 @@ struct APIToPulsarTests {
         ]) { _, new in new })
         try await EndToEndStack.waitUntilHealthy(URL(string: "http://127.0.0.1:\(metricsPort)/health/live")!, process: relay)
 
-        // 1,000 creates from 8 concurrent clients; every 10th is sent twice with its key.
+        // 1,000 creates from 8 concurrent clients. Odd ones carry no key (the batched writer path),
+        // even ones an Idempotency-Key (the pool path); every 10th is sent twice with its key.
         let productIDs = try await withThrowingTaskGroup(of: [String].self) { group in
             for worker in 0..<8 {
                 group.addTask {
                     var ids: [String] = []
                     for n in stride(from: worker, to: 1000, by: 8) {
-                        let key = "\(tag)-\(n)"
+                        let key = n % 2 == 0 ? "\(tag)-\(n)" : nil
                         let first = try await Self.create(base, key: key, n: n)
                         #expect(first.status == 201, "create \(n): \(first.status)")
-                        if n % 10 == 0 {
+                        if n % 10 == 0, let key {
                             let retry = try await Self.create(base, key: key, n: n)
                             #expect(retry.status == 201 || retry.status == 200)
                             #expect(retry.replayed)
@@ -69,6 +70,10 @@ struct APIToPulsarTests {
             return all
         }
         #expect(Set(productIDs).count == 1000)
+        // The 500 creates without a key all went through the create writers.
+        let (metrics, _) = try await URLSession.shared.data(from: base.appendingPathComponent("metrics"))
+        let batchSum = String(decoding: metrics, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("api_create_batch_size_sum ") }
+        #expect(batchSum.flatMap { Double($0.split(separator: " ")[1]) } == 500, "\(batchSum ?? "no api_create_batch_size_sum")")
         #expect(try EndToEndStack.psql("SELECT count(*) FROM outbox", database: tag) == "1000")
 
         // Read the topic from the start; a Shared subscription delivers each message once.
@@ -104,11 +109,11 @@ struct APIToPulsarTests {
         await client.shutdown()
     }
 
-    private static func create(_ base: URL, key: String, n: Int) async throws -> (status: Int, id: String, replayed: Bool) {
+    private static func create(_ base: URL, key: String?, n: Int) async throws -> (status: Int, id: String, replayed: Bool) {
         var request = URLRequest(url: base.appendingPathComponent("products"))
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(key, forHTTPHeaderField: "Idempotency-Key")
+        if let key { request.setValue(key, forHTTPHeaderField: "Idempotency-Key") }
         request.httpBody = Data(#"{"name":"Product \#(n)","description":"end to end","price":\#(n).25,"stock":\#(n),"category":"e2e"}"#.utf8)
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as? HTTPURLResponse
