@@ -183,6 +183,42 @@ struct ProductsAPITests {
         }
     }
 
+    /// A request cancelled while queued still runs its batch when its turn comes: the others in
+    /// that statement get their 201, and every product is written once with its event.
+    @Test func aCancelledRequestStillRunsTheBatchItLeads() async throws {
+        try await TestDatabase.with { db in
+            let (app, store) = try TestApp.applicationAndStore(database: db)
+            let batcher = try #require(store.writers?.all.first?.batcher)
+            try await app.test(.router) { client in
+                @Sendable func create(_ name: String) async throws -> HTTPResponse.Status {
+                    try await client.execute(
+                        uri: "/products", method: .post, headers: TestApp.jsonHeaders,
+                        body: ByteBuffer(string: #"{"name":"\#(name)","price":2,"stock":1}"#)
+                    ).status
+                }
+                try await db.client.withConnection { holder in
+                    try await holder.query("BEGIN", logger: TestDatabase.logger).collect()
+                    try await holder.query("LOCK TABLE products IN SHARE ROW EXCLUSIVE MODE", logger: TestDatabase.logger).collect()
+                    let blocked = Task { try await create("blocked") }
+                    try await Self.waitUntil { batcher.runningBatches == 1 }
+                    // The first queued request leads the next batch; it is cancelled before that.
+                    let leader = Task { try await create("leader") }
+                    try await Self.waitUntil { batcher.queuedCount == 1 }
+                    let followers = (0..<3).map { index in Task { try await create("follower-\(index)") } }
+                    try await Self.waitUntil { batcher.queuedCount == 4 }
+                    leader.cancel()
+                    try await holder.query("COMMIT", logger: TestDatabase.logger).collect()
+                    #expect(try await blocked.value == .created)
+                    for follower in followers { #expect(try await follower.value == .created) }
+                    _ = await leader.result
+                }
+                #expect(try await db.count("products") == 5)
+                #expect(try await db.count("outbox") == 5)
+                #expect(try await db.count("products WHERE name = 'leader'") == 1)
+            }
+        }
+    }
+
     /// A create stuck behind a lock longer than the database timeout answers 503 and writes
     /// nothing (the writer's connections carry a statement_timeout); the next create works.
     @Test func stuckCreateTimesOutAndTheWriterReconnects() async throws {

@@ -7,6 +7,7 @@ import Synchronization
 ///
 /// A queued create is not withdrawn when its request is cancelled: like a statement already sent,
 /// it completes, and the product exists (the client sees a dropped connection, as with any write).
+/// A cancelled request that runs a batch still runs it whole, for the others in it.
 final class CreateBatcher: Sendable {
     typealias Outcome = Result<Void, APIError>
 
@@ -37,7 +38,7 @@ final class CreateBatcher: Sendable {
     /// one outcome per item, in order; it is called only if this request becomes a batch's runner.
     func create(
         _ parameters: CreateProductParameters,
-        execute: (_ items: [CreateProductParameters]) async -> [Outcome]
+        execute: @escaping @Sendable (_ items: [CreateProductParameters]) async -> [Outcome]
     ) async -> Outcome {
         if machine.withLock({ $0.startIfSlotFree() }) {
             // Fast path, no suspension: a free slot means an empty queue.
@@ -56,7 +57,10 @@ final class CreateBatcher: Sendable {
         case .finished(let outcome):
             return outcome
         case .run(let batch):
-            var outcomes = await execute(batch.map(\.parameters))
+            let items = batch.map(\.parameters)
+            // The other requests' outcomes hang on this statement: run it where this request's
+            // cancellation (its client went away) cannot cut it short and leave them unsure.
+            var outcomes = items.count > 1 ? await Task { await execute(items) }.value : await execute(items)
             if outcomes.count != batch.count {
                 // A broken executor must not leave requests waiting forever.
                 outcomes = Array(repeating: .failure(.internalError(underlying: UnexpectedRowCount(count: Int64(outcomes.count)))), count: batch.count)
