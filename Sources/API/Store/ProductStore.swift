@@ -55,8 +55,7 @@ public struct ProductStore: Sendable {
             // and Postgres itself ends a statement that runs longer (a lock wait, say), so a
             // timed-out create is rolled back rather than left to commit after its 503.
             configuration.options.connectTimeout = TimeAmount(queryTimeout)
-            let milliseconds = max(1, queryTimeout.components.seconds * 1000 + queryTimeout.components.attoseconds / 1_000_000_000_000_000)
-            configuration.options.additionalStartupParameters.append(("statement_timeout", "\(milliseconds)"))
+            configuration.options.additionalStartupParameters.append(("statement_timeout", "\(queryTimeout.positiveMilliseconds)"))
             return CreateWriters(
                 eventLoopGroup: eventLoopGroup, configuration: configuration,
                 maximumBatchSize: batchSize, maximumConcurrentBatches: concurrency
@@ -83,7 +82,7 @@ public struct ProductStore: Sendable {
             return .created
         }
         let fingerprint = ByteBuffer(bytes: idempotency.fingerprint)
-        let ttlMilliseconds = max(1, idempotency.ttl.components.seconds * 1000 + idempotency.ttl.components.attoseconds / 1_000_000_000_000_000)
+        let ttlMilliseconds = idempotency.ttl.positiveMilliseconds
         // A key can expire between the failed claim and the lookup; then claim it again (bounded).
         for _ in 0..<3 {
             let statement = CreateProductWithKeyStatement(
@@ -242,4 +241,11 @@ public struct ProductStore: Sendable {
 struct UnexpectedRowCount: Error, CustomStringConvertible {
     var count: Int64
     var description: String { "create statement reported \(count) outbox rows, expected one per product" }
+}
+
+extension Duration {
+    /// Whole milliseconds, at least 1 (Postgres reads 0 as "no limit" for a timeout).
+    var positiveMilliseconds: Int64 {
+        max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
+    }
 }
