@@ -41,7 +41,9 @@ struct Serve: AsyncParsableCommand {
                 group.cancelAll()
             }
         }
-        let serveClient = PostgresClient(configuration: Self.servingPool(clientConfiguration), backgroundLogger: logger)
+        let serveClient = PostgresClient(
+            configuration: Self.servingPool(clientConfiguration, statementTimeout: settings.databaseTimeout), backgroundLogger: logger
+        )
         let app = try ProductsAPI.makeApplication(
             settings: settings, client: serveClient,
             writerConnection: try configuration.database.postgresConnectionConfiguration(), logger: logger
@@ -55,8 +57,11 @@ extension Serve {
     /// pings: the pool arms (and cancels) idle and keep-alive timers every time a connection goes
     /// back to it, which measured as a fifth of the API's CPU per create. A connection that died
     /// is noticed on its next use (the request gets 503 and the pool reconnects).
-    static func servingPool(_ configuration: PostgresClient.Configuration) -> PostgresClient.Configuration {
+    /// Like the create writers' connections, they carry a `statement_timeout` of the API's
+    /// database timeout, so a statement the API gave up on (503) is also ended by Postgres.
+    static func servingPool(_ configuration: PostgresClient.Configuration, statementTimeout: Duration) -> PostgresClient.Configuration {
         var configuration = configuration
+        configuration.options.additionalStartupParameters.append(("statement_timeout", "\(statementTimeout.positiveMilliseconds)"))
         configuration.options.minimumConnections = configuration.options.maximumConnections
         configuration.options.keepAliveBehavior = nil
         return configuration

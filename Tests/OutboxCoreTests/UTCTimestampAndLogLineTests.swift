@@ -21,6 +21,16 @@ import Testing
     }
 }
 
+@Suite struct DurationMillisecondsTests {
+    @Test func wholeMillisecondsNeverZero() {
+        #expect(Duration.seconds(5).positiveMilliseconds == 5_000)
+        #expect(Duration.milliseconds(1_500).positiveMilliseconds == 1_500)
+        #expect(Duration.microseconds(2_999).positiveMilliseconds == 2)
+        #expect(Duration.microseconds(10).positiveMilliseconds == 1)
+        #expect(Duration.zero.positiveMilliseconds == 1)
+    }
+}
+
 @Suite struct LineLogHandlerTests {
     @Test func lineHasSortedMetadataSourceAndMessage() {
         let line = LineLogHandler.format(

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import OutboxCore
 import PostgresNIO
 
 /// All database access of the API. Every call is bounded by `queryTimeout` and reports an
@@ -241,11 +242,4 @@ public struct ProductStore: Sendable {
 struct UnexpectedRowCount: Error, CustomStringConvertible {
     var count: Int64
     var description: String { "create statement reported \(count) outbox rows, expected one per product" }
-}
-
-extension Duration {
-    /// Whole milliseconds, at least 1 (Postgres reads 0 as "no limit" for a timeout).
-    var positiveMilliseconds: Int64 {
-        max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
-    }
 }
