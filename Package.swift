@@ -101,6 +101,7 @@ let package = Package(
             name: "API",
             dependencies: [
                 "OutboxCore",
+                "CLibPQ",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
         )
         let app = try ProductsAPI.makeApplication(
             settings: settings, client: serveClient,
-            writerConnection: try configuration.database.postgresConnectionConfiguration(), logger: logger
+            writerConnection: Self.createWriterSettings(configuration.database), logger: logger
         )
         try await app.runService()
     }
@@ -65,6 +65,16 @@ extension Serve {
         configuration.options.minimumConnections = configuration.options.maximumConnections
         configuration.options.keepAliveBehavior = nil
         return configuration
+    }
+
+    /// The create writers' connections; none with TLS, since a writer takes over a plain socket
+    /// (creates then run on the serving pool, still batched).
+    static func createWriterSettings(_ database: OutboxConfiguration.Database) -> CreateWriterSettings? {
+        guard database.sslMode == .disable else { return nil }
+        return CreateWriterSettings(
+            host: database.host, port: database.port, username: database.username,
+            password: database.password, database: database.database
+        )
     }
 
     /// Runs Swift Concurrency's global jobs on the NIO event loops (see ``EventLoopGlobalExecutor``).

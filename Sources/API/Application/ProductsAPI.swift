@@ -30,7 +30,7 @@ public enum ProductsAPI {
     public static func makeApplication(
         settings: ProductsAPISettings,
         client: PostgresClient,
-        writerConnection: PostgresConnection.Configuration? = nil,
+        writerConnection: CreateWriterSettings? = nil,
         logger: Logger,
         metrics: APIMetrics? = nil,
         clock: @escaping SnowflakeGenerator.Clock = SnowflakeGenerator.systemClock

@@ -13,23 +13,26 @@ enum DatabaseErrorClassifier {
     }
 
     static func isUnavailable(_ error: any Error) -> Bool {
-        if error is DeadlineExceeded { return true }
+        if error is DeadlineExceeded || error is WriterConnectionError { return true }
+        if let error = error as? PostgresServerError { return isUnavailable(sqlState: error.sqlState) }
         guard let error = error as? PSQLError else {
             // Socket-level failures (connection refused, reset) may surface as plain NIO errors.
             return error is IOError || error is ChannelError
         }
         switch error.code {
         case .server:
-            let state = error.serverInfo?[.sqlState] ?? ""
-            // 08: connection exception; 57P01-57P03: shutdown / cannot connect now;
-            // 53300: too many connections; 57014: statement timeout (the writers set one);
-            // 40001/40P01 are retryable too.
-            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300", "57014", "40001", "40P01"].contains(state)
+            return isUnavailable(sqlState: error.serverInfo?[.sqlState] ?? "")
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
              .queryCancelled, .sslUnsupported, .failedToAddSSLHandler:
             return true
         default:
             return false
         }
+    }
+
+    /// 08: connection exception; 57P01-57P03: shutdown / cannot connect now; 53300: too many
+    /// connections; 57014: statement timeout (the writers set one); 40001/40P01 are retryable too.
+    private static func isUnavailable(sqlState state: String) -> Bool {
+        state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300", "57014", "40001", "40P01"].contains(state)
     }
 }

@@ -88,24 +88,23 @@ struct CreateProductStatement: PostgresPreparedStatement {
 /// their ordinality, so rows are inserted (and their events reach the WAL) in request order.
 /// Optional texts travel with a null mask because the arrays are bound as plain `text[]`.
 struct CreateProductsBatchStatement: PostgresPreparedStatement {
-    static let name = "outbox_api_create_products_batch_v1"
+    static let name = "outbox_api_create_products_batch_v2"
     static let sql = """
         WITH input AS (
           SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::bool[], $5::text[], $6::int4[], $7::text[], $8::bool[],
                                $9::text[], $10::int8[], $11::text[], $12::text[])
-            WITH ORDINALITY AS t(id, name, description, has_description, price, stock, category, has_category,
-                                 created_at, event_id, payload, headers, ord)
+            AS t(id, name, description, has_description, price, stock, category, has_category,
+                 created_at, event_id, payload, headers)
         ), p AS (
           INSERT INTO products (id, name, description, price, stock, category, created_at, updated_at)
           SELECT id, name, CASE WHEN has_description THEN description END, price::numeric, stock,
                  CASE WHEN has_category THEN category END, created_at::timestamptz, created_at::timestamptz
-          FROM input ORDER BY ord
-          RETURNING id
+          FROM input
         ), o AS (
           INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, headers, created_at)
-          SELECT i.event_id, 'product', p.id::text, 'product.created', i.payload::jsonb, i.headers::jsonb, i.created_at::timestamptz
-          FROM input i JOIN p ON p.id = i.id ORDER BY i.ord
-          RETURNING id
+          SELECT event_id, 'product', id::text, 'product.created', payload::jsonb, headers::jsonb, created_at::timestamptz
+          FROM input
+          RETURNING 1
         )
         SELECT count(*) FROM o
         """
@@ -135,6 +134,41 @@ struct CreateProductsBatchStatement: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+}
+
+extension CreateProductsBatchStatement {
+    /// The parameter types the create writers prepare the statement with (``bindingDataTypes``
+    /// for ``FrontendMessageEncoder``).
+    static let wireParameterTypes: [FrontendMessageEncoder.ArrayType] = [
+        .int8, .text, .text, .bool, .text, .int4, .text, .bool, .text, .int8, .text, .text,
+    ]
+
+    /// Bind + Execute + Sync of the prepared statement for `items`: the same twelve arrays as
+    /// ``makeBindings()``, written straight into the outgoing buffer.
+    static func encode(_ items: [CreateProductParameters], into buffer: inout ByteBuffer) {
+        FrontendMessageEncoder.bindExecuteSync(statementName: name, parameterCount: wireParameterTypes.count, into: &buffer) { buffer in
+            BinaryArray.int8(items.lazy.map { $0.product.id.rawValue }, into: &buffer)
+            BinaryArray.text(items.lazy.map { $0.product.name }, into: &buffer)
+            BinaryArray.text(items.lazy.map { $0.product.description ?? "" }, into: &buffer)
+            BinaryArray.bool(items.lazy.map { $0.product.description != nil }, into: &buffer)
+            BinaryArray.text(items.lazy.map { $0.product.price.description }, into: &buffer)
+            BinaryArray.int4(items.lazy.map { $0.product.stock }, into: &buffer)
+            BinaryArray.text(items.lazy.map { $0.product.category ?? "" }, into: &buffer)
+            BinaryArray.bool(items.lazy.map { $0.product.category != nil }, into: &buffer)
+            BinaryArray.text(items.lazy.map(\.createdAtText), into: &buffer)
+            BinaryArray.int8(items.lazy.map { $0.eventID.rawValue }, into: &buffer)
+            BinaryArray.text(items.lazy.map(\.payload), into: &buffer)
+            BinaryArray.text(items.lazy.map(\.headers), into: &buffer)
+        }
+    }
+
+    /// The statement's one value: `count(*)` as a binary int8.
+    static func decodeCount(_ value: ByteBuffer?) throws -> Int64 {
+        guard var value, value.readableBytes == 8, let count = value.readInteger(as: Int64.self) else {
+            throw WriterConnectionError(code: .unexpectedMessage, context: "the create statement returned \(value.map { "\($0.readableBytes) bytes" } ?? "no row") instead of a count")
+        }
+        return count
+    }
 }
 
 /// Same as ``CreateProductStatement`` but claims the idempotency key first. If the key exists and

@@ -40,7 +40,7 @@ public struct ProductStore: Sendable {
     public init(
         client: PostgresClient, queryTimeout: Duration, retryAfterSeconds: Int = 2, metrics: APIMetrics? = nil,
         createBatchSize: Int = 100, createBatchConcurrency: Int = 1,
-        writerConnection: PostgresConnection.Configuration? = nil,
+        writerConnection: CreateWriterSettings? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.client = client
@@ -50,15 +50,15 @@ public struct ProductStore: Sendable {
         let batchSize = max(1, createBatchSize)
         let concurrency = max(1, createBatchConcurrency)
         self.batcher = CreateBatcher(maximumBatchSize: batchSize, maximumConcurrentBatches: concurrency)
-        self.writers = writerConnection.map { configuration in
-            var configuration = configuration
+        self.writers = writerConnection.map { settings in
+            var settings = settings
             // A connection that cannot be opened within the query timeout counts as unavailable,
             // and Postgres itself ends a statement that runs longer (a lock wait, say), so a
             // timed-out create is rolled back rather than left to commit after its 503.
-            configuration.options.connectTimeout = TimeAmount(queryTimeout)
-            configuration.options.additionalStartupParameters.append(("statement_timeout", "\(queryTimeout.positiveMilliseconds)"))
+            settings.connectTimeout = queryTimeout
+            settings.runtimeParameters.append(.init(name: "statement_timeout", value: "\(queryTimeout.positiveMilliseconds)"))
             return CreateWriters(
-                eventLoopGroup: eventLoopGroup, configuration: configuration,
+                eventLoopGroup: eventLoopGroup, settings: settings,
                 maximumBatchSize: batchSize, maximumConcurrentBatches: concurrency
             )
         }
@@ -66,7 +66,7 @@ public struct ProductStore: Sendable {
 
     /// Closes the writers' connections (the pool is closed by its own service).
     public func close() async {
-        await writers?.close()
+        writers?.close()
     }
 
     func create(
@@ -115,7 +115,7 @@ public struct ProductStore: Sendable {
         metrics?.recordCreateBatch(size: items.count)
         guard items.count > 1 else { return [await createOne(items[0], writer: writer, logger: logger)] }
         do {
-            let inserted = try await executeCreate(CreateProductsBatchStatement(items: items), operation: "create_products_batch", writer: writer, logger: logger)
+            let inserted = try await insert(items, writer: writer, logger: logger)
             guard inserted == Int64(items.count) else {
                 return Array(repeating: .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))), count: items.count)
             }
@@ -132,7 +132,7 @@ public struct ProductStore: Sendable {
 
     private func createOne(_ parameters: CreateProductParameters, writer: CreateWriter?, logger: Logger) async -> CreateBatcher.Outcome {
         do {
-            let inserted = try await executeCreate(CreateProductStatement(parameters: parameters), operation: "create_product", writer: writer, logger: logger)
+            let inserted = try await insert([parameters], writer: writer, logger: logger)
             guard inserted == 1 else { return .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))) }
             return .success(())
         } catch {
@@ -140,18 +140,24 @@ public struct ProductStore: Sendable {
         }
     }
 
-    /// Runs a create statement on `writer` (bounded by the writer's own timer) or on the pool;
-    /// returns the outbox rows it reports.
-    private func executeCreate<Statement: PostgresPreparedStatement>(
-        _ statement: Statement, operation: String, writer: CreateWriter?, logger: Logger
-    ) async throws(APIError) -> Int64 where Statement.Row == Int64 {
+    /// Inserts products and their events in one statement, on `writer` (bounded by the writer's
+    /// own timer) or on the pool; returns the outbox rows it reports.
+    private func insert(_ items: [CreateProductParameters], writer: CreateWriter?, logger: Logger) async throws(APIError) -> Int64 {
+        let operation = items.count == 1 ? "create_product" : "create_products_batch"
         if let writer {
             // The server's statement_timeout ends a slow statement; this later client-side limit
             // only catches a server or network that stopped answering.
             return try await measured(operation, logger: logger) { [queryTimeout] in
-                try await writer.execute(statement, timeout: queryTimeout + .seconds(1), logger: logger) ?? 0
+                try await writer.insert(items, timeout: queryTimeout + .seconds(1))
             }
         }
+        if items.count == 1 {
+            let statement = CreateProductStatement(parameters: items[0])
+            return try await run(operation, logger: logger) { client in
+                try await client.execute(statement, logger: logger).collectAll().first ?? 0
+            }
+        }
+        let statement = CreateProductsBatchStatement(items: items)
         return try await run(operation, logger: logger) { client in
             try await client.execute(statement, logger: logger).collectAll().first ?? 0
         }

@@ -13,7 +13,7 @@ struct TestDatabase: Sendable {
     let client: PostgresClient
     let admin: PostgresClient
     /// For connections outside the pool (the API's create writers), on the private schema too.
-    let writerConnection: PostgresConnection.Configuration
+    let writerConnection: CreateWriterSettings
     /// Run when the test is done, before the schema is dropped (closing stores' connections).
     let cleanup = Cleanup()
     static let logger = Logger(label: "api-tests")
@@ -30,15 +30,13 @@ struct TestDatabase: Sendable {
         }
     }
 
-    /// A single connection's settings, like the pool's of ``configuration(host:port:searchPath:)``.
-    static func connectionConfiguration(host: String, port: Int, searchPath: String) throws -> PostgresConnection.Configuration {
+    /// The create writers' settings, like the pool's of ``configuration(host:port:searchPath:)``.
+    static func writerSettings(host: String, port: Int, searchPath: String) throws -> CreateWriterSettings {
         let pool = try configuration(host: host, port: port, searchPath: searchPath)
-        var configuration = PostgresConnection.Configuration(
-            host: host, port: port, username: pool.username, password: pool.password, database: pool.database, tls: .disable
+        return CreateWriterSettings(
+            host: host, port: port, username: pool.username, password: pool.password, database: pool.database ?? "",
+            runtimeParameters: [.init(name: "search_path", value: searchPath)], connectTimeout: pool.options.connectTimeout
         )
-        configuration.options.additionalStartupParameters = pool.options.additionalStartupParameters
-        configuration.options.connectTimeout = TimeAmount(pool.options.connectTimeout)
-        return configuration
     }
 
     static func configuration(host: String, port: Int, searchPath: String?) throws -> PostgresClient.Configuration {
@@ -67,7 +65,7 @@ struct TestDatabase: Sendable {
         let client = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: schema), backgroundLogger: logger)
         let database = TestDatabase(
             schema: schema, client: client, admin: admin,
-            writerConnection: try connectionConfiguration(host: host, port: port, searchPath: schema)
+            writerConnection: try writerSettings(host: host, port: port, searchPath: schema)
         )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await admin.run() }

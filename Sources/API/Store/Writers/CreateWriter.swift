@@ -1,81 +1,81 @@
 import Logging
 import NIOCore
-import PostgresNIO
 import Synchronization
 
 /// Writes the creates of the requests one event loop serves, on Postgres connections of its own
 /// that live on that same loop. A create then never leaves its thread: no hop to a pooled
 /// connection on another loop and back, and no pool lease per statement. Its ``batcher`` makes
 /// concurrent creates share statements, so it needs at most one connection per statement slot.
+/// Every statement is ``CreateProductsBatchStatement`` (a lone create is a batch of one), sent
+/// over a ``PipelinedWriterConnection``.
 final class CreateWriter: Sendable {
     let eventLoop: any EventLoop
     let batcher: CreateBatcher
-    private let configuration: PostgresConnection.Configuration
-    private let idle = Mutex<[PostgresConnection]>([])
-    private let connectionIDs: Atomic<Int>
+    private let settings: CreateWriterSettings
+    private let idle = Mutex<[PipelinedWriterConnection]>([])
     private let closed = Atomic<Bool>(false)
 
-    /// `firstConnectionID`: connections are numbered from here (for Postgres log lines).
-    init(eventLoop: any EventLoop, configuration: PostgresConnection.Configuration, batcher: CreateBatcher, firstConnectionID: Int) {
+    init(eventLoop: any EventLoop, settings: CreateWriterSettings, batcher: CreateBatcher) {
         self.eventLoop = eventLoop
-        self.configuration = configuration
+        self.settings = settings
         self.batcher = batcher
-        self.connectionIDs = Atomic(firstConnectionID)
     }
 
-    /// Runs a create statement on a connection of this writer, opening one if none is idle; returns
-    /// its first row. If the statement is not done within `timeout`
-    /// the connection is closed, which ends the statement with an error (reported as
-    /// ``DeadlineExceeded``); a connection that failed is dropped so the next statement
-    /// reconnects, while one that only saw a server error (a constraint, a trigger) is kept.
-    func execute<Statement: PostgresPreparedStatement>(
-        _ statement: Statement, timeout: Duration, logger: Logger
-    ) async throws -> Statement.Row? {
-        let connection = try await checkOut(logger: logger)
+    /// Inserts `items` (products and their events) in one statement on a connection of this
+    /// writer, opening one if none is idle; returns the outbox rows written. If the statement is
+    /// not done within `timeout` the connection is closed, which ends the statement with an error
+    /// (reported as ``DeadlineExceeded``); a connection that failed is dropped so the next
+    /// statement reconnects, while one that only saw a server error (a constraint, a trigger) is
+    /// kept.
+    func insert(_ items: [CreateProductParameters], timeout: Duration) async throws -> Int64 {
+        let connection = try await checkOut()
         let deadline = DeadlineFlag()
         let timer = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             deadline.fired.store(true, ordering: .relaxed)
-            connection.closeWithoutWaiting()
+            connection.close()
         }
         do {
-            var first: Statement.Row?
-            for try await row in try await connection.execute(statement, logger: logger) where first == nil { first = row }
+            var messages = connection.allocator.buffer(capacity: 256 + items.count * 640)
+            CreateProductsBatchStatement.encode(items, into: &messages)
+            let value = try await connection.run(messages)
             timer.cancel()
             checkIn(connection)
-            return first
+            return try CreateProductsBatchStatement.decodeCount(value)
         } catch {
             timer.cancel()
             if deadline.fired.load(ordering: .relaxed) { throw DeadlineExceeded(limit: timeout) }
-            if let error = error as? PSQLError, error.code == .server, !connection.isClosed {
+            if error is PostgresServerError, !connection.isClosed {
                 checkIn(connection)
             } else {
-                connection.closeWithoutWaiting()
+                connection.close()
             }
             throw error
         }
     }
 
     /// Closes the idle connections and makes later ones close on return (at shutdown).
-    func close() async {
+    func close() {
         closed.store(true, ordering: .relaxed)
         let connections = idle.withLock { connections in
             defer { connections.removeAll() }
             return connections
         }
-        for connection in connections { try? await connection.close() }
+        for connection in connections { connection.close() }
     }
 
-    private func checkOut(logger: Logger) async throws -> PostgresConnection {
+    private func checkOut() async throws -> PipelinedWriterConnection {
         while let connection = idle.withLock({ $0.popLast() }) {
             if !connection.isClosed { return connection }
         }
-        let id = connectionIDs.wrappingAdd(1, ordering: .relaxed).oldValue
-        return try await PostgresConnection.connect(on: eventLoop, configuration: configuration, id: id, logger: logger)
+        return try await PipelinedWriterConnection.connect(
+            settings, on: eventLoop, prepare: CreateProductsBatchStatement.name,
+            sql: CreateProductsBatchStatement.sql, parameterTypes: CreateProductsBatchStatement.wireParameterTypes
+        )
     }
 
-    private func checkIn(_ connection: PostgresConnection) {
+    private func checkIn(_ connection: PipelinedWriterConnection) {
         guard !closed.load(ordering: .relaxed) else {
-            connection.closeWithoutWaiting()
+            connection.close()
             return
         }
         idle.withLock { $0.append(connection) }
@@ -85,11 +85,4 @@ final class CreateWriter: Sendable {
 /// Set by a statement's timer when it closed the connection.
 private final class DeadlineFlag: Sendable {
     let fired = Atomic<Bool>(false)
-}
-
-extension PostgresConnection {
-    /// Starts closing; whatever runs on the connection fails with "connection closed".
-    fileprivate func closeWithoutWaiting() {
-        let _: EventLoopFuture<Void> = close()
-    }
 }

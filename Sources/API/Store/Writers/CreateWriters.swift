@@ -1,7 +1,5 @@
-import Logging
 import NIOCore
 import NIOPosix
-import PostgresNIO
 
 /// One ``CreateWriter`` per event loop of the group that serves HTTP. A create goes to the writer
 /// of the loop it runs on (with the event loops as the global executor, the loop that read its
@@ -10,15 +8,14 @@ final class CreateWriters: Sendable {
     private let writers: [CreateWriter]
 
     init(
-        eventLoopGroup: any EventLoopGroup, configuration: PostgresConnection.Configuration,
+        eventLoopGroup: any EventLoopGroup, settings: CreateWriterSettings,
         maximumBatchSize: Int, maximumConcurrentBatches: Int
     ) {
         var writers: [CreateWriter] = []
-        for (index, loop) in eventLoopGroup.makeIterator().enumerated() {
+        for loop in eventLoopGroup.makeIterator() {
             writers.append(CreateWriter(
-                eventLoop: loop, configuration: configuration,
-                batcher: CreateBatcher(maximumBatchSize: maximumBatchSize, maximumConcurrentBatches: maximumConcurrentBatches),
-                firstConnectionID: 1_000_000 * (index + 1)
+                eventLoop: loop, settings: settings,
+                batcher: CreateBatcher(maximumBatchSize: maximumBatchSize, maximumConcurrentBatches: maximumConcurrentBatches)
             ))
         }
         self.writers = writers
@@ -35,7 +32,7 @@ final class CreateWriters: Sendable {
         return writers[0]
     }
 
-    func close() async {
-        for writer in writers { await writer.close() }
+    func close() {
+        for writer in writers { writer.close() }
     }
 }

@@ -1,0 +1,115 @@
+import CLibPQ
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A create writer's Postgres connection. libpq opens it (so every authentication method libpq
+/// knows works); once the server is ready, NIO takes over a duplicate of the socket and the
+/// writer speaks the extended query protocol itself: one prepared statement, then Bind + Execute
+/// + Sync per batch, with no per-statement bookkeeping beyond a promise. Statements may be
+/// pipelined; each finishes in order.
+///
+/// libpq's own handle stays open, untouched, until this connection is released: closing it
+/// earlier would send Terminate on the shared socket.
+final class PipelinedWriterConnection: Sendable {
+    private let channel: any Channel
+    private let session: LibPQSession
+
+    private init(channel: any Channel, session: LibPQSession) {
+        self.channel = channel
+        self.session = session
+    }
+
+    var eventLoop: any EventLoop { channel.eventLoop }
+    var isClosed: Bool { !channel.isActive }
+
+    /// Connects (libpq's blocking connect runs on NIO's thread pool) and prepares `statement`.
+    static func connect(
+        _ settings: CreateWriterSettings, on eventLoop: any EventLoop,
+        prepare statementName: String, sql: String, parameterTypes: [FrontendMessageEncoder.ArrayType]
+    ) async throws -> PipelinedWriterConnection {
+        let conninfo = settings.conninfo
+        let session = try await NIOThreadPool.singleton.runIfActive { try LibPQSession.connect(conninfo) }
+        let descriptor = dup(session.socket)
+        guard descriptor >= 0 else {
+            throw WriterConnectionError(code: .connectFailed, context: "dup of the libpq socket failed (errno \(errno))")
+        }
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(BackendMessageDecoder()))
+                        try channel.pipeline.syncOperations.addHandler(StatementPipelineHandler())
+                    }
+                }
+                .withConnectedSocket(descriptor).get()
+        } catch {
+            Glibc.close(descriptor)
+            throw WriterConnectionError(code: .connectFailed, context: "adopting the socket: \(error)")
+        }
+        let connection = PipelinedWriterConnection(channel: channel, session: session)
+        var parse = channel.allocator.buffer(capacity: sql.utf8.count + 64)
+        FrontendMessageEncoder.parseAndSync(statementName: statementName, sql: sql, parameterTypes: parameterTypes, into: &parse)
+        do {
+            _ = try await connection.run(parse)
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    /// Sends one statement's messages (ending with Sync); returns the first column of its first
+    /// row. Throws ``PostgresServerError`` if the server rejected it (the connection stays
+    /// usable) or ``WriterConnectionError`` if the connection failed.
+    func run(_ messages: ByteBuffer) async throws -> ByteBuffer? {
+        let outcome = channel.eventLoop.makePromise(of: ByteBuffer?.self)
+        channel.writeAndFlush(PipelinedStatement(bytes: messages, outcome: outcome), promise: nil)
+        return try await outcome.futureResult.get()
+    }
+
+    var allocator: ByteBufferAllocator { channel.allocator }
+
+    /// Starts closing; running statements fail with "connection closed".
+    func close() {
+        channel.close(promise: nil)
+    }
+}
+
+/// libpq's handle of the connection, finished (Terminate, close) when the last user lets go.
+private final class LibPQSession: @unchecked Sendable {
+    // Only `PQsocket` is read after connecting, and `PQfinish` runs once in deinit.
+    private let connection: OpaquePointer
+
+    private init(connection: OpaquePointer) {
+        self.connection = connection
+    }
+
+    deinit {
+        PQfinish(connection)
+    }
+
+    var socket: Int32 { PQsocket(connection) }
+
+    static func connect(_ conninfo: String) throws -> LibPQSession {
+        guard let raw = PQconnectdb(conninfo) else {
+            throw WriterConnectionError(code: .connectFailed, context: "libpq could not allocate a connection")
+        }
+        let session = LibPQSession(connection: raw)
+        guard PQstatus(raw) == CONNECTION_OK else {
+            let message = PQerrorMessage(raw).map { String(cString: $0) } ?? "unknown libpq error"
+            throw WriterConnectionError(code: .connectFailed, context: String(message.reversed().drop(while: \.isWhitespace).reversed()))
+        }
+        guard PQsslInUse(raw) == 0, PQgssEncInUse(raw) == 0 else {
+            throw WriterConnectionError(code: .encryptedConnection, context: "the writer needs an unencrypted connection")
+        }
+        return session
+    }
+}
