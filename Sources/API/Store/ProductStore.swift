@@ -57,9 +57,12 @@ public struct ProductStore: Sendable {
             // timed-out create is rolled back rather than left to commit after its 503.
             settings.connectTimeout = queryTimeout
             settings.runtimeParameters.append(.init(name: "statement_timeout", value: "\(queryTimeout.positiveMilliseconds)"))
+            // The server's statement_timeout ends a slow statement; this later client-side limit
+            // only catches a server or network that stopped answering.
             return CreateWriters(
-                eventLoopGroup: eventLoopGroup, settings: settings,
-                maximumBatchSize: batchSize, maximumConcurrentBatches: concurrency
+                eventLoopGroup: eventLoopGroup, settings: settings, maximumBatchSize: batchSize,
+                maximumConcurrentStatements: concurrency, statementTimeout: queryTimeout + .seconds(1),
+                retryAfterSeconds: retryAfterSeconds, metrics: metrics
             )
         }
     }
@@ -75,11 +78,11 @@ public struct ProductStore: Sendable {
         logger: Logger
     ) async throws(APIError) -> CreateOutcome {
         guard let idempotency else {
-            let writer = writers?.current()
-            let outcome = await (writer?.batcher ?? batcher).create(parameters) { items in
-                await createBatch(items, writer: writer, logger: logger)
+            if let writer = writers?.current() {
+                try await writer.create(parameters, logger: logger).get()
+            } else {
+                try await batcher.create(parameters) { items in await createBatch(items, logger: logger) }.get()
             }
-            try outcome.get()
             return .created
         }
         let fingerprint = ByteBuffer(bytes: idempotency.fingerprint)
@@ -108,14 +111,17 @@ public struct ProductStore: Sendable {
         throw APIError.databaseUnavailable(retryAfterSeconds: retryAfterSeconds, underlying: nil)
     }
 
-    /// One statement for the whole batch. If it fails for a reason other than an unreachable
-    /// database (a constraint, a trigger), each product is retried alone, so one bad row fails only
-    /// its own request.
-    private func createBatch(_ items: [CreateProductParameters], writer: CreateWriter?, logger: Logger) async -> [CreateBatcher.Outcome] {
+    /// One statement for the whole batch, on the pool (the writers batch their own). If it fails
+    /// for a reason other than an unreachable database (a constraint, a trigger), each product is
+    /// retried alone, so one bad row fails only its own request.
+    private func createBatch(_ items: [CreateProductParameters], logger: Logger) async -> [CreateBatcher.Outcome] {
         metrics?.recordCreateBatch(size: items.count)
-        guard items.count > 1 else { return [await createOne(items[0], writer: writer, logger: logger)] }
+        guard items.count > 1 else { return [await createOne(items[0], logger: logger)] }
         do {
-            let inserted = try await insert(items, writer: writer, logger: logger)
+            let statement = CreateProductsBatchStatement(items: items)
+            let inserted = try await run("create_products_batch", logger: logger) { client in
+                try await client.execute(statement, logger: logger).collectAll().first ?? 0
+            }
             guard inserted == Int64(items.count) else {
                 return Array(repeating: .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))), count: items.count)
             }
@@ -125,41 +131,21 @@ public struct ProductStore: Sendable {
         } catch {
             var outcomes: [CreateBatcher.Outcome] = []
             outcomes.reserveCapacity(items.count)
-            for item in items { outcomes.append(await createOne(item, writer: writer, logger: logger)) }
+            for item in items { outcomes.append(await createOne(item, logger: logger)) }
             return outcomes
         }
     }
 
-    private func createOne(_ parameters: CreateProductParameters, writer: CreateWriter?, logger: Logger) async -> CreateBatcher.Outcome {
+    private func createOne(_ parameters: CreateProductParameters, logger: Logger) async -> CreateBatcher.Outcome {
         do {
-            let inserted = try await insert([parameters], writer: writer, logger: logger)
+            let statement = CreateProductStatement(parameters: parameters)
+            let inserted = try await run("create_product", logger: logger) { client in
+                try await client.execute(statement, logger: logger).collectAll().first ?? 0
+            }
             guard inserted == 1 else { return .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))) }
             return .success(())
         } catch {
             return .failure(error)
-        }
-    }
-
-    /// Inserts products and their events in one statement, on `writer` (bounded by the writer's
-    /// own timer) or on the pool; returns the outbox rows it reports.
-    private func insert(_ items: [CreateProductParameters], writer: CreateWriter?, logger: Logger) async throws(APIError) -> Int64 {
-        let operation = items.count == 1 ? "create_product" : "create_products_batch"
-        if let writer {
-            // The server's statement_timeout ends a slow statement; this later client-side limit
-            // only catches a server or network that stopped answering.
-            return try await measured(operation, logger: logger) { [queryTimeout] in
-                try await writer.insert(items, timeout: queryTimeout + .seconds(1))
-            }
-        }
-        if items.count == 1 {
-            let statement = CreateProductStatement(parameters: items[0])
-            return try await run(operation, logger: logger) { client in
-                try await client.execute(statement, logger: logger).collectAll().first ?? 0
-            }
-        }
-        let statement = CreateProductsBatchStatement(items: items)
-        return try await run(operation, logger: logger) { client in
-            try await client.execute(statement, logger: logger).collectAll().first ?? 0
         }
     }
 

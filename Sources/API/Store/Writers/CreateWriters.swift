@@ -9,13 +9,15 @@ final class CreateWriters: Sendable {
 
     init(
         eventLoopGroup: any EventLoopGroup, settings: CreateWriterSettings,
-        maximumBatchSize: Int, maximumConcurrentBatches: Int
+        maximumBatchSize: Int, maximumConcurrentStatements: Int,
+        statementTimeout: Duration, retryAfterSeconds: Int, metrics: APIMetrics?
     ) {
         var writers: [CreateWriter] = []
         for loop in eventLoopGroup.makeIterator() {
             writers.append(CreateWriter(
-                eventLoop: loop, settings: settings,
-                batcher: CreateBatcher(maximumBatchSize: maximumBatchSize, maximumConcurrentBatches: maximumConcurrentBatches)
+                eventLoop: loop, settings: settings, maximumBatchSize: maximumBatchSize,
+                maximumConcurrentStatements: maximumConcurrentStatements, statementTimeout: statementTimeout,
+                retryAfterSeconds: retryAfterSeconds, metrics: metrics
             ))
         }
         self.writers = writers

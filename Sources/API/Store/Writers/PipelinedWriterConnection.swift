@@ -66,13 +66,19 @@ final class PipelinedWriterConnection: Sendable {
         return connection
     }
 
-    /// Sends one statement's messages (ending with Sync); returns the first column of its first
-    /// row. Throws ``PostgresServerError`` if the server rejected it (the connection stays
-    /// usable) or ``WriterConnectionError`` if the connection failed.
-    func run(_ messages: ByteBuffer) async throws -> ByteBuffer? {
+    /// Sends one statement's messages (ending with Sync); the future holds the first column of
+    /// its first row. It fails with ``PostgresServerError`` if the server rejected the statement
+    /// (the connection stays usable) or with ``WriterConnectionError`` (or a channel error) if the
+    /// connection failed.
+    func send(_ messages: ByteBuffer) -> EventLoopFuture<ByteBuffer?> {
         let outcome = channel.eventLoop.makePromise(of: ByteBuffer?.self)
-        channel.writeAndFlush(PipelinedStatement(bytes: messages, outcome: outcome), promise: nil)
-        return try await outcome.futureResult.get()
+        // A channel closed before the handler saw the write fails only the write's promise.
+        channel.writeAndFlush(PipelinedStatement(bytes: messages, outcome: outcome)).whenFailure { outcome.fail($0) }
+        return outcome.futureResult
+    }
+
+    func run(_ messages: ByteBuffer) async throws -> ByteBuffer? {
+        try await send(messages).get()
     }
 
     var allocator: ByteBufferAllocator { channel.allocator }
