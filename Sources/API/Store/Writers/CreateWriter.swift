@@ -123,11 +123,12 @@ final class CreateWriter: Sendable {
         }
         connection.send(messages).whenComplete { result in
             timer.cancel()
-            if case .failure(let error) = result, !(error is PostgresServerError) || connection.isClosed {
+            let count = result.flatMap { value in Result { try CreateProductsBatchStatement.decodeCount(value) } }
+            if case .failure(let error) = count, !(error is PostgresServerError) || connection.isClosed {
                 // Anything but a server's verdict on the statement: reconnect for the next one.
                 connection.close()
             }
-            self.finish(batch, result.flatMap { value in Result { try CreateProductsBatchStatement.decodeCount(value) } }, operation: operation)
+            self.finish(batch, count, operation: operation)
         }
     }
 
