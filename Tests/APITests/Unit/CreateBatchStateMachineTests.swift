@@ -2,75 +2,81 @@ import Testing
 @testable import API
 
 struct CreateBatchStateMachineTests {
-    @Test func runsAloneWhileASlotIsFree() {
-        var machine = CreateBatchStateMachine<Int>(maximumBatchSize: 10, maximumConcurrentBatches: 2)
-        #expect(isRunAlone(machine.submit(1)))
-        #expect(isRunAlone(machine.submit(2)))
-        #expect(machine.runningBatches == 2)
-        #expect(!isRunAlone(machine.submit(3)))
+    typealias Machine = CreateBatchStateMachine<Int>
+
+    @Test func anIdleWriterSendsACreateAtOnce() {
+        var machine = Machine(maximumBatchSize: 10, maximumConcurrentStatements: 1)
+        let action1 = machine.submit(1, alone: false)
+        #expect(sent(action1) == [1])
+        #expect(machine.runningStatements == 1)
+        let action2 = machine.submit(2, alone: false)
+        #expect(sent(action2) == nil)
         #expect(machine.queuedCount == 1)
     }
 
-    @Test func aFinishedStatementHandsItsSlotToEverythingQueued() {
-        var machine = CreateBatchStateMachine<Int>(maximumBatchSize: 10, maximumConcurrentBatches: 1)
-        #expect(isRunAlone(machine.submit(0)))
-        for waiter in 1...4 { #expect(!isRunAlone(machine.submit(waiter))) }
-        guard case .runBatch(let batch) = machine.batchFinished() else {
-            Issue.record("expected the queue to run")
-            return
-        }
-        #expect(batch == [1, 2, 3, 4])
-        #expect(machine.runningBatches == 1)
-        #expect(machine.queuedCount == 0)
-        guard case .idle = machine.batchFinished() else {
-            Issue.record("expected idle")
-            return
-        }
-        #expect(machine.runningBatches == 0)
-        #expect(isRunAlone(machine.submit(5)))
+    @Test func aFinishedStatementSendsEverythingQueuedInOrder() {
+        var machine = Machine(maximumBatchSize: 10, maximumConcurrentStatements: 1)
+        _ = machine.submit(0, alone: false)
+        for item in 1...4 { _ = machine.submit(item, alone: false) }
+        let action3 = machine.statementFinished()
+        #expect(sent(action3) == [1, 2, 3, 4])
+        #expect(machine.runningStatements == 1)
+        let action4 = machine.statementFinished()
+        #expect(sent(action4) == nil)
+        #expect(machine.runningStatements == 0)
     }
 
-    @Test func batchesAreCappedAndKeepArrivalOrder() {
-        var machine = CreateBatchStateMachine<Int>(maximumBatchSize: 3, maximumConcurrentBatches: 1)
-        _ = machine.submit(0)
-        for waiter in 1...7 { _ = machine.submit(waiter) }
+    @Test func batchesAreCapped() {
+        var machine = Machine(maximumBatchSize: 3, maximumConcurrentStatements: 1)
+        _ = machine.submit(0, alone: false)
+        for item in 1...7 { _ = machine.submit(item, alone: false) }
         var batches: [[Int]] = []
-        while case .runBatch(let batch) = machine.batchFinished() { batches.append(batch) }
+        while let batch = sent(machine.statementFinished()) { batches.append(batch) }
         #expect(batches == [[1, 2, 3], [4, 5, 6], [7]])
-        #expect(machine.runningBatches == 0)
+        #expect(machine.runningStatements == 0)
     }
 
-    @Test func aFreeSlotIsTakenOnlyWhileNothingQueues() {
-        var machine = CreateBatchStateMachine<Int>(maximumBatchSize: 10, maximumConcurrentBatches: 1)
-        do { let started = machine.startIfSlotFree(); #expect(started) }
-        do { let started = machine.startIfSlotFree(); #expect(!started) }
-        _ = machine.submit(1)
-        guard case .runBatch = machine.batchFinished() else {
-            Issue.record("expected the queued create to run")
-            return
-        }
-        do { let started = machine.startIfSlotFree(); #expect(!started) }
-        guard case .idle = machine.batchFinished() else {
-            Issue.record("expected idle")
-            return
-        }
-        do { let started = machine.startIfSlotFree(); #expect(started) }
+    @Test func aCreateRetriedAloneGetsAStatementOfItsOwn() {
+        var machine = Machine(maximumBatchSize: 10, maximumConcurrentStatements: 1)
+        _ = machine.submit(0, alone: false)
+        _ = machine.submit(1, alone: false)
+        _ = machine.submit(2, alone: true)
+        _ = machine.submit(3, alone: false)
+        _ = machine.submit(4, alone: true)
+        var batches: [[Int]] = []
+        while let batch = sent(machine.statementFinished()) { batches.append(batch) }
+        #expect(batches == [[1], [2], [3], [4]])
     }
 
-    @Test func batchSizeOneNeverCombines() {
-        var machine = CreateBatchStateMachine<Int>(maximumBatchSize: 1, maximumConcurrentBatches: 1)
-        _ = machine.submit(0)
-        _ = machine.submit(1)
-        _ = machine.submit(2)
-        guard case .runBatch(let first) = machine.batchFinished(), case .runBatch(let second) = machine.batchFinished() else {
-            Issue.record("expected two single batches")
-            return
-        }
-        #expect(first == [1] && second == [2])
+    @Test func concurrentStatementsTakeFreeSlots() {
+        var machine = Machine(maximumBatchSize: 10, maximumConcurrentStatements: 2)
+        let action5 = machine.submit(1, alone: false)
+        #expect(sent(action5) == [1])
+        let action6 = machine.submit(2, alone: false)
+        #expect(sent(action6) == [2])
+        let action7 = machine.submit(3, alone: false)
+        #expect(sent(action7) == nil)
+        let action8 = machine.submit(4, alone: false)
+        #expect(sent(action8) == nil)
+        let action9 = machine.statementFinished()
+        #expect(sent(action9) == [3, 4])
+        #expect(machine.runningStatements == 2)
     }
 
-    private func isRunAlone(_ action: CreateBatchStateMachine<Int>.SubmitAction) -> Bool {
-        if case .runAlone = action { return true }
-        return false
+    @Test func drainingEmptiesTheQueue() {
+        var machine = Machine(maximumBatchSize: 10, maximumConcurrentStatements: 1)
+        _ = machine.submit(0, alone: false)
+        _ = machine.submit(1, alone: false)
+        _ = machine.submit(2, alone: true)
+        let action10 = machine.drain()
+        #expect(action10.map(\.item) == [1, 2])
+        #expect(machine.queuedCount == 0)
+        let action11 = machine.statementFinished()
+        #expect(sent(action11) == nil)
+    }
+
+    private func sent(_ action: Machine.Action) -> [Int]? {
+        guard case .send(let batch) = action else { return nil }
+        return batch.map(\.item)
     }
 }

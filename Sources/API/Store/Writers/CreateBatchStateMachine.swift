@@ -1,67 +1,66 @@
 import DequeModule
 
-/// Decides when product creates run and which ones share a statement ("natural batching").
+/// Decides which product creates share a statement, and when it starts ("natural batching"),
+/// for a ``CreateWriter`` and for the pool's ``CreateBatcher``.
 ///
-/// Up to `maximumConcurrentBatches` statements run at once. While that many are running, new
-/// creates queue up; when a statement finishes, everything queued (up to `maximumBatchSize`)
-/// becomes the next batch at once. So an idle API runs each create alone with no added wait,
-/// and a busy one writes many products per round trip and per commit instead of queueing them
-/// one by one behind the pool. Pure: the caller runs the statements and resumes the waiters.
-struct CreateBatchStateMachine<Waiter> {
-    enum SubmitAction {
-        /// Run the submitted create now, alone.
-        case runAlone
-        /// Queued: the waiter is resumed later, either as a batch's runner or with its outcome.
-        case wait
+/// Creates queue while statements run; when one finishes, everything queued (up to
+/// `maximumBatchSize`) goes out at once as the next statement, so an idle API sends each create
+/// alone with no added wait and a busy one writes many products per round trip and per commit.
+/// A create retried *alone* (after the batch it was in failed) always gets a statement of its
+/// own, so one bad row cannot fail the others twice. Pure: the caller runs the statements and
+/// resumes the requests.
+struct CreateBatchStateMachine<Item> {
+    struct Entry {
+        var item: Item
+        var alone: Bool
     }
 
-    enum FinishAction {
-        /// Nothing queued: one fewer statement running.
-        case idle
-        /// Run these next, in the slot that just finished.
-        case runBatch([Waiter])
+    enum Action {
+        case none
+        /// Send these creates as one statement now.
+        case send([Entry])
     }
 
     let maximumBatchSize: Int
-    let maximumConcurrentBatches: Int
-    private(set) var runningBatches = 0
-    private var queue = Deque<Waiter>()
+    let maximumConcurrentStatements: Int
+    private(set) var runningStatements = 0
+    private var queue = Deque<Entry>()
 
-    init(maximumBatchSize: Int, maximumConcurrentBatches: Int) {
-        precondition(maximumBatchSize >= 1 && maximumConcurrentBatches >= 1)
+    init(maximumBatchSize: Int, maximumConcurrentStatements: Int) {
+        precondition(maximumBatchSize >= 1 && maximumConcurrentStatements >= 1)
         self.maximumBatchSize = maximumBatchSize
-        self.maximumConcurrentBatches = maximumConcurrentBatches
+        self.maximumConcurrentStatements = maximumConcurrentStatements
     }
 
     var queuedCount: Int { queue.count }
 
-    /// Takes a free slot if there is one (nothing queues then, so no waiter is needed).
-    mutating func startIfSlotFree() -> Bool {
-        guard runningBatches < maximumConcurrentBatches, queue.isEmpty else { return false }
-        runningBatches += 1
-        return true
+    mutating func submit(_ item: Item, alone: Bool) -> Action {
+        queue.append(Entry(item: item, alone: alone))
+        return sendIfPossible()
     }
 
-    mutating func submit(_ waiter: Waiter) -> SubmitAction {
-        if runningBatches < maximumConcurrentBatches {
-            runningBatches += 1
-            return .runAlone
-        }
-        queue.append(waiter)
-        return .wait
+    /// A statement finished (successfully or not); the queue may go out now.
+    mutating func statementFinished() -> Action {
+        precondition(runningStatements > 0, "statementFinished without a running statement")
+        runningStatements -= 1
+        return sendIfPossible()
     }
 
-    /// A statement finished (successfully or not); its slot goes to the queue, if any.
-    mutating func batchFinished() -> FinishAction {
-        precondition(runningBatches > 0, "batchFinished without a running batch")
-        guard !queue.isEmpty else {
-            runningBatches -= 1
-            return .idle
-        }
-        let count = min(queue.count, maximumBatchSize)
-        var batch: [Waiter] = []
-        batch.reserveCapacity(count)
-        for _ in 0..<count { batch.append(queue.removeFirst()) }
-        return .runBatch(batch)
+    /// Empties the queue (at shutdown); the caller fails what it returns.
+    mutating func drain() -> [Entry] {
+        defer { queue.removeAll() }
+        return Array(queue)
+    }
+
+    private mutating func sendIfPossible() -> Action {
+        guard runningStatements < maximumConcurrentStatements, let first = queue.first else { return .none }
+        runningStatements += 1
+        if first.alone { return .send([queue.removeFirst()]) }
+        var batch: [Entry] = []
+        batch.reserveCapacity(min(queue.count, maximumBatchSize))
+        while batch.count < maximumBatchSize, let next = queue.first, !next.alone { batch.append(queue.removeFirst()) }
+        return .send(batch)
     }
 }
+
+extension CreateBatchStateMachine.Entry: Sendable where Item: Sendable {}

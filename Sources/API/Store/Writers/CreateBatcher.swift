@@ -1,9 +1,9 @@
 import Synchronization
 
-/// Runs product creates (those without an Idempotency-Key) through ``CreateBatchStateMachine``.
-/// The request whose create starts a statement runs it and hands every other request in the batch
-/// its own outcome, so batching needs no background task: a queued request simply waits for a
-/// runner, or becomes the runner of the next batch.
+/// Batches product creates that run on the pool (when the API has no writers, as with TLS) with
+/// ``CreateBatchStateMachine``. The request whose create starts a statement runs it and hands
+/// every other request in the batch its own outcome, so batching needs no background task: a
+/// queued request simply waits for a runner, or becomes the runner of the next batch.
 ///
 /// A queued create is not withdrawn when its request is cancelled: like a statement already sent,
 /// it completes, and the product exists (the client sees a dropped connection, as with any write).
@@ -17,7 +17,7 @@ final class CreateBatcher: Sendable {
         case finished(Outcome)
     }
 
-    private struct Waiter {
+    private struct Waiter: Sendable {
         let parameters: CreateProductParameters
         let continuation: CheckedContinuation<Resumption, Never>
     }
@@ -25,14 +25,14 @@ final class CreateBatcher: Sendable {
     private let machine: Mutex<CreateBatchStateMachine<Waiter>>
 
     init(maximumBatchSize: Int, maximumConcurrentBatches: Int) {
-        self.machine = Mutex(CreateBatchStateMachine(maximumBatchSize: maximumBatchSize, maximumConcurrentBatches: maximumConcurrentBatches))
+        self.machine = Mutex(CreateBatchStateMachine(maximumBatchSize: maximumBatchSize, maximumConcurrentStatements: maximumConcurrentBatches))
     }
 
     /// Creates waiting for a running statement to finish.
     var queuedCount: Int { machine.withLock { $0.queuedCount } }
 
     /// Create statements running now.
-    var runningBatches: Int { machine.withLock { $0.runningBatches } }
+    var runningBatches: Int { machine.withLock { $0.runningStatements } }
 
     /// Creates the product, possibly together with others. `execute` runs one batch and returns
     /// one outcome per item, in order; it is called only if this request becomes a batch's runner.
@@ -40,18 +40,9 @@ final class CreateBatcher: Sendable {
         _ parameters: CreateProductParameters,
         execute: @escaping @Sendable (_ items: [CreateProductParameters]) async -> [Outcome]
     ) async -> Outcome {
-        if machine.withLock({ $0.startIfSlotFree() }) {
-            // Fast path, no suspension: a free slot means an empty queue.
-            let outcome = await execute([parameters]).first ?? .failure(.internalError(underlying: UnexpectedRowCount(count: 0)))
-            handOffSlot()
-            return outcome
-        }
         let resumption = await withCheckedContinuation { (continuation: CheckedContinuation<Resumption, Never>) in
             let waiter = Waiter(parameters: parameters, continuation: continuation)
-            switch machine.withLock({ $0.submit(waiter) }) {
-            case .runAlone: continuation.resume(returning: .run([waiter]))
-            case .wait: break
-            }
+            start(machine.withLock { $0.submit(waiter, alone: false) })
         }
         switch resumption {
         case .finished(let outcome):
@@ -65,8 +56,8 @@ final class CreateBatcher: Sendable {
                 // A broken executor must not leave requests waiting forever.
                 outcomes = Array(repeating: .failure(.internalError(underlying: UnexpectedRowCount(count: Int64(outcomes.count)))), count: batch.count)
             }
-            // Hand the slot on first, so the next batch starts before we deliver outcomes.
-            handOffSlot()
+            // Start the next batch first, so it runs before we deliver outcomes.
+            start(machine.withLock { $0.statementFinished() })
             for index in batch.indices.dropFirst() {
                 batch[index].continuation.resume(returning: .finished(outcomes[index]))
             }
@@ -74,10 +65,9 @@ final class CreateBatcher: Sendable {
         }
     }
 
-    /// A statement finished: its slot goes to the next batch, if anything is queued.
-    private func handOffSlot() {
-        if case .runBatch(let next) = machine.withLock({ $0.batchFinished() }), let runner = next.first {
-            runner.continuation.resume(returning: .run(next))
-        }
+    /// Hands a batch that may start now to its first request, which runs it.
+    private func start(_ action: CreateBatchStateMachine<Waiter>.Action) {
+        guard case .send(let entries) = action, let runner = entries.first else { return }
+        runner.item.continuation.resume(returning: .run(entries.map(\.item)))
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 /// on a Postgres connection of its own that lives on that same loop, so a create never leaves its
 /// thread and takes no pool lease.
 ///
-/// Creates are batched by ``CreateWriterStateMachine``. The next statement is sent from the
+/// Creates are batched by ``CreateBatchStateMachine``. The next statement is sent from the
 /// completion of the previous one, on the loop, before any request is resumed: the connection is
 /// busy again at once instead of waiting for a request task to be scheduled. Every statement is
 /// ``CreateProductsBatchStatement`` (a lone create is a batch of one) on a
@@ -25,7 +25,7 @@ final class CreateWriter: Sendable {
         let logger: Logger
     }
 
-    private typealias Machine = CreateWriterStateMachine<Item>
+    private typealias Machine = CreateBatchStateMachine<Item>
 
     private struct State {
         var machine: Machine
