@@ -114,15 +114,12 @@ public struct RelayApplication: Sendable {
 
     /// An ordinary (non-replication) libpq connection string; values quoted for libpq.
     static func conninfo(_ database: OutboxConfiguration.Database) -> String {
-        func quote(_ value: String) -> String {
-            "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
-        }
-        var pairs = [
-            "host=\(quote(database.host))", "port=\(database.port)", "user=\(quote(database.username))",
-            "dbname=\(quote(database.database))", "sslmode=\(database.sslMode.rawValue)", "connect_timeout=10",
-            "application_name='cdc-relay-monitor'",
+        var pairs: [(key: String, value: String)] = [
+            ("host", database.host), ("port", String(database.port)), ("user", database.username),
+            ("dbname", database.database), ("sslmode", database.sslMode.rawValue), ("connect_timeout", "10"),
+            ("application_name", "cdc-relay-monitor"),
         ]
-        if let password = database.password { pairs.append("password=\(quote(password))") }
-        return pairs.joined(separator: " ")
+        if let password = database.password { pairs.append(("password", password)) }
+        return LibPQConninfo.make(pairs)
     }
 }

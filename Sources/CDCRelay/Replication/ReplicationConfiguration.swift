@@ -1,3 +1,5 @@
+import OutboxCore
+
 /// Where and how to open the logical replication connection.
 public struct ReplicationConfiguration: Sendable {
     public var host: String
@@ -57,7 +59,7 @@ public struct ReplicationConfiguration: Sendable {
     /// Every value is single-quoted with `\` and `'` escaped, so any host, user, password or
     /// database name is passed through unchanged. Contains the password: never log it.
     public var connectionString: String {
-        var pairs: [(String, String)] = [
+        var pairs: [(key: String, value: String)] = [
             ("host", host),
             ("port", String(port)),
             ("user", user),
@@ -73,20 +75,7 @@ public struct ReplicationConfiguration: Sendable {
         if let password {
             pairs.insert(("password", password), at: 3)
         }
-        return pairs.map { "\($0.0)=\(Self.quoteConnectionValue($0.1))" }.joined(separator: " ")
-    }
-
-    /// A conninfo value: `'…'` with backslash and single quote backslash-escaped (libpq's rule).
-    public static func quoteConnectionValue(_ value: String) -> String {
-        var quoted = "'"
-        for character in value {
-            if character == "\\" || character == "'" {
-                quoted.append("\\")
-            }
-            quoted.append(character)
-        }
-        quoted.append("'")
-        return quoted
+        return LibPQConninfo.make(pairs)
     }
 
     /// `START_REPLICATION SLOT … LOGICAL …` for this configuration.

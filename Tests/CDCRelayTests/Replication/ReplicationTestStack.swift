@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import OutboxCore
 import Testing
 @testable import CDCRelay
 
@@ -43,10 +44,10 @@ enum ReplicationTestStack {
     @discardableResult
     static func sql(_ statement: String) throws -> QueryResult {
         let conninfo = [
-            "host=" + ReplicationConfiguration.quoteConnectionValue(try value("PGHOST")),
-            "port=" + ReplicationConfiguration.quoteConnectionValue(try value("PGPORT")),
-            "user=" + ReplicationConfiguration.quoteConnectionValue(environment["PGUSER"] ?? "postgres"),
-            "dbname=" + ReplicationConfiguration.quoteConnectionValue(environment["PGDATABASE"] ?? "app"),
+            "host=" + LibPQConninfo.quote(try value("PGHOST")),
+            "port=" + LibPQConninfo.quote(try value("PGPORT")),
+            "user=" + LibPQConninfo.quote(environment["PGUSER"] ?? "postgres"),
+            "dbname=" + LibPQConninfo.quote(environment["PGDATABASE"] ?? "app"),
             "sslmode=disable",
         ].joined(separator: " ")
         let connection = try LibPQConnection.connect(conninfo: conninfo, deadline: .after(seconds: 10))

@@ -1,3 +1,5 @@
+import OutboxCore
+
 /// Where the create writers connect. Authentication is libpq's (every method it supports); the
 /// connection must be unencrypted, because after start-up the writer speaks the protocol on the
 /// socket itself (see ``PipelinedWriterConnection``). With TLS configured, run without writers.
@@ -37,7 +39,7 @@ public struct CreateWriterSettings: Sendable, Equatable {
     /// A libpq connection string; encryption is switched off explicitly (libpq would otherwise
     /// try TLS and GSSAPI first).
     var conninfo: String {
-        var pairs: [(String, String)] = [
+        var pairs: [(key: String, value: String)] = [
             ("host", host), ("port", String(port)), ("user", username), ("dbname", database),
             ("sslmode", "disable"), ("gssencmode", "disable"), ("application_name", "products-api-writer"),
             // libpq's timeout is whole seconds, and it treats values below 2 as 2.
@@ -45,31 +47,9 @@ public struct CreateWriterSettings: Sendable, Equatable {
         ]
         if let password { pairs.append(("password", password)) }
         if !runtimeParameters.isEmpty {
-            // Inside `options`, spaces and backslashes of a value are escaped with a backslash.
-            let options = runtimeParameters.map { parameter in
-                "-c " + Self.escapeOption("\(parameter.name)=\(parameter.value)")
-            }
+            let options = runtimeParameters.map { LibPQConninfo.runtimeOption(name: $0.name, value: $0.value) }
             pairs.append(("options", options.joined(separator: " ")))
         }
-        return pairs.map { "\($0.0)=\(Self.quote($0.1))" }.joined(separator: " ")
-    }
-
-    private static func escapeOption(_ value: String) -> String {
-        var escaped = ""
-        for character in value {
-            if character == " " || character == "\\" { escaped.append("\\") }
-            escaped.append(character)
-        }
-        return escaped
-    }
-
-    /// A conninfo value in single quotes, with backslash and quote backslash-escaped.
-    private static func quote(_ value: String) -> String {
-        var quoted = "'"
-        for character in value {
-            if character == "'" || character == "\\" { quoted.append("\\") }
-            quoted.append(character)
-        }
-        return quoted + "'"
+        return LibPQConninfo.make(pairs)
     }
 }
