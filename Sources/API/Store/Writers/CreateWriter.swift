@@ -157,29 +157,32 @@ final class CreateWriter: Sendable {
 
     /// The open connection, or the one being opened (one attempt at a time).
     private func connection() -> EventLoopFuture<PipelinedWriterConnection> {
-        state.withLock { state in
-            if let connection = state.connection, !connection.isClosed { return eventLoop.makeSucceededFuture(connection) }
-            if let connecting = state.connecting { return connecting }
+        let (future, isNew) = state.withLock { state -> (EventLoopFuture<PipelinedWriterConnection>, Bool) in
+            if let connection = state.connection, !connection.isClosed { return (eventLoop.makeSucceededFuture(connection), false) }
+            if let connecting = state.connecting { return (connecting, false) }
             let settings = settings
-            let connecting = eventLoop.makeFutureWithTask {
+            let connecting = eventLoop.makeFutureWithTask { [eventLoop] in
                 try await PipelinedWriterConnection.connect(
-                    settings, on: self.eventLoop, prepare: CreateProductsBatchStatement.name,
+                    settings, on: eventLoop, prepare: CreateProductsBatchStatement.name,
                     sql: CreateProductsBatchStatement.sql, parameterTypes: CreateProductsBatchStatement.wireParameterTypes
                 )
             }
             state.connecting = connecting
-            connecting.whenComplete { result in
-                let stale = self.state.withLock { state -> PipelinedWriterConnection? in
-                    state.connecting = nil
-                    guard case .success(let connection) = result else { return nil }
-                    if state.closed { return connection }
-                    state.connection = connection
-                    return nil
-                }
-                stale?.close()
-            }
-            return connecting
+            return (connecting, true)
         }
+        guard isNew else { return future }
+        // Registered before the caller's callbacks, so the connection is stored before it is used.
+        future.whenComplete { result in
+            let stale = self.state.withLock { state -> PipelinedWriterConnection? in
+                state.connecting = nil
+                guard case .success(let connection) = result else { return nil }
+                if state.closed { return connection }
+                state.connection = connection
+                return nil
+            }
+            stale?.close()
+        }
+        return future
     }
 
     private func shutDownError() -> APIError {

@@ -1,6 +1,7 @@
 import CLibPQ
 import NIOCore
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -14,8 +15,8 @@ import Musl
 /// + Sync per batch, with no per-statement bookkeeping beyond a promise. Statements may be
 /// pipelined; each finishes in order.
 ///
-/// libpq's own handle stays open, untouched, until this connection is released: closing it
-/// earlier would send Terminate on the shared socket.
+/// libpq's own handle stays open, untouched, until the channel closes: finishing it earlier would
+/// send Terminate on the shared socket.
 final class PipelinedWriterConnection: Sendable {
     private let channel: any Channel
     private let session: LibPQSession
@@ -54,6 +55,7 @@ final class PipelinedWriterConnection: Sendable {
             Glibc.close(descriptor)
             throw WriterConnectionError(code: .connectFailed, context: "adopting the socket: \(error)")
         }
+        channel.closeFuture.whenComplete { _ in session.finish() }
         let connection = PipelinedWriterConnection(channel: channel, session: session)
         var parse = channel.allocator.buffer(capacity: sql.utf8.count + 64)
         FrontendMessageEncoder.parseAndSync(statementName: statementName, sql: sql, parameterTypes: parameterTypes, into: &parse)
@@ -89,20 +91,29 @@ final class PipelinedWriterConnection: Sendable {
     }
 }
 
-/// libpq's handle of the connection, finished (Terminate, close) when the last user lets go.
+/// libpq's handle of the connection, finished (Terminate, then its copy of the socket closed)
+/// once the adopted channel has closed, or when dropped unused.
 private final class LibPQSession: @unchecked Sendable {
-    // Only `PQsocket` is read after connecting, and `PQfinish` runs once in deinit.
+    // Never used after connecting except by `finish`, which runs PQfinish exactly once.
     private let connection: OpaquePointer
+    private let finished = Atomic<Bool>(false)
+    let socket: Int32
 
     private init(connection: OpaquePointer) {
         self.connection = connection
+        self.socket = PQsocket(connection)
     }
 
     deinit {
-        PQfinish(connection)
+        finish()
     }
 
-    var socket: Int32 { PQsocket(connection) }
+    /// Closes libpq's side; the server sees the connection end only after this (the channel's
+    /// descriptor is a duplicate). Safe to call more than once.
+    func finish() {
+        guard !finished.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        PQfinish(connection)
+    }
 
     static func connect(_ conninfo: String) throws -> LibPQSession {
         guard let raw = PQconnectdb(conninfo) else {
