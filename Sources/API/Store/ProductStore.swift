@@ -29,14 +29,14 @@ public struct ProductStore: Sendable {
     let metrics: APIMetrics?
     /// Batches creates when they run on the pool (no writer connections configured).
     let batcher: CreateBatcher
-    /// Connections of their own per event loop for creates without an Idempotency-Key.
+    /// A connection of its own per event loop for creates without an Idempotency-Key.
     let writers: CreateWriters?
 
     /// `createBatchSize` 1 turns batching off; `createBatchConcurrency` bounds the create
-    /// statements running at once (the rest queue and share the next statement), per event loop
-    /// when `writerConnection` is given. With `writerConnection`, creates without an
-    /// Idempotency-Key run on connections of their own, one set per loop of `eventLoopGroup` (the
-    /// group serving HTTP); everything else uses the pool `client`.
+    /// statements in flight at once (the rest queue and share the next statement), per event loop
+    /// when `writerConnection` is given (pipelined on the writer's connection). With
+    /// `writerConnection`, creates without an Idempotency-Key run on a connection of their own per
+    /// loop of `eventLoopGroup` (the group serving HTTP); everything else uses the pool `client`.
     public init(
         client: PostgresClient, queryTimeout: Duration, retryAfterSeconds: Int = 2, metrics: APIMetrics? = nil,
         createBatchSize: Int = 100, createBatchConcurrency: Int = 1,
