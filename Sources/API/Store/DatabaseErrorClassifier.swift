@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import PostgresNIO
 
@@ -10,6 +11,19 @@ enum DatabaseErrorClassifier {
             return .databaseUnavailable(retryAfterSeconds: retryAfterSeconds, underlying: error)
         }
         return .internalError(underlying: error)
+    }
+
+    /// The API's error for a failed database operation, logged as a warning unless the caller was
+    /// only cancelled (shutdown), which is not a database failure.
+    static func report(_ error: any Error, operation: String, retryAfterSeconds: Int, logger: Logger) -> APIError {
+        let mapped = apiError(for: error, retryAfterSeconds: retryAfterSeconds)
+        if !(error is CancellationError) {
+            logger.warning(
+                "database operation failed",
+                metadata: ["operation": "\(operation)", "error": "\(String(reflecting: error))", "status": "\(mapped.code.status.code)"]
+            )
+        }
+        return mapped
     }
 
     static func isUnavailable(_ error: any Error) -> Bool {

@@ -84,8 +84,8 @@ struct CreateProductStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
 }
 
-/// Many products and their events in one statement, so one commit. Arrays are unnested with
-/// their ordinality, so rows are inserted (and their events reach the WAL) in request order.
+/// Many products and their events in one statement, so one commit. `unnest` yields the arrays'
+/// elements in order, so rows are inserted (and their events reach the WAL) in request order.
 /// Optional texts travel with a null mask because the arrays are bound as plain `text[]`.
 struct CreateProductsBatchStatement: PostgresPreparedStatement {
     static let name = "outbox_api_create_products_batch_v2"

@@ -200,33 +200,20 @@ public struct ProductStore: Sendable {
 
     // MARK: execution
 
-    /// A pool operation, bounded by the query timeout.
+    /// A pool operation, bounded by the query timeout: its latency is recorded and its failure
+    /// mapped to the API's errors.
     private func run<T: Sendable>(
         _ operation: String,
         logger: Logger,
         _ body: @escaping @Sendable (PostgresClient) async throws -> T
     ) async throws(APIError) -> T {
-        try await measured(operation, logger: logger) { [client, queryTimeout] in
-            try await withDeadline(queryTimeout) { try await body(client) }
-        }
-    }
-
-    /// Records the operation's latency and maps its failure to the API's errors.
-    private func measured<T>(_ operation: String, logger: Logger, _ body: () async throws -> T) async throws(APIError) -> T {
         let started = ContinuousClock.now
         metrics?.databaseOperationStarted()
         defer { metrics?.databaseOperationFinished(operation, duration: ContinuousClock.now - started) }
         do {
-            return try await body()
+            return try await withDeadline(queryTimeout) { [client] in try await body(client) }
         } catch {
-            let mapped = DatabaseErrorClassifier.apiError(for: error, retryAfterSeconds: retryAfterSeconds)
-            // A cancelled caller (shutdown) is not a database failure worth a warning.
-            if error is CancellationError { throw mapped }
-            logger.warning(
-                "database operation failed",
-                metadata: ["operation": "\(operation)", "error": "\(String(reflecting: error))", "status": "\(mapped.code.status.code)"]
-            )
-            throw mapped
+            throw DatabaseErrorClassifier.report(error, operation: operation, retryAfterSeconds: retryAfterSeconds, logger: logger)
         }
     }
 }

@@ -18,16 +18,3 @@ extension OutboxConfiguration.Database {
         return configuration
     }
 }
-
-extension OutboxConfiguration.Database {
-    /// Settings for a single connection outside the pool (the API's create writers).
-    public func postgresConnectionConfiguration() throws -> PostgresConnection.Configuration {
-        let tls: PostgresConnection.Configuration.TLS
-        switch sslMode {
-        case .disable: tls = .disable
-        case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        }
-        return PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
-    }
-}

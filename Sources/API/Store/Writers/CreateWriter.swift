@@ -145,11 +145,7 @@ final class CreateWriter: Sendable {
             outcome = .done(.failure(.internalError(underlying: UnexpectedRowCount(count: count))))
         case .failure(var error):
             if operation?.timedOut.load(ordering: .relaxed) == true { error = DeadlineExceeded(limit: statementTimeout) }
-            let mapped = DatabaseErrorClassifier.apiError(for: error, retryAfterSeconds: retryAfterSeconds)
-            batch[0].item.logger.warning(
-                "database operation failed",
-                metadata: ["operation": "\(name)", "error": "\(String(reflecting: error))", "status": "\(mapped.code.status.code)"]
-            )
+            let mapped = DatabaseErrorClassifier.report(error, operation: name, retryAfterSeconds: retryAfterSeconds, logger: batch[0].item.logger)
             outcome = mapped.code != .databaseUnavailable && batch.count > 1 ? .retryAlone : .done(.failure(mapped))
         }
         for entry in batch { entry.item.continuation.resume(returning: outcome) }
