@@ -28,6 +28,22 @@ import Testing
         #expect(try parse("pulsar:\n  uri: pulsar://127.0.0.1:6650\n") == ["pulsar.uri": "pulsar://127.0.0.1:6650"])
     }
 
+    @Test func yamlScalarsMeanWhatYAMLSays() throws {
+        let values = try parse("a: |\n  two\n  lines\nb: >-\n  folded\n  text\nc: 'off'\nd: off\ne:\n")
+        #expect(values == ["a": "two\nlines\n", "b": "folded text", "c": "off", "d": "off", "e": ""])
+    }
+
+    @Test func errorsNameTheLine() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try ConfigurationFileParser().parse("server:\n  port: 1\ndatabase:\n  - x\n", source: "t.yaml")
+        }
+        #expect(error?.source == "t.yaml:4")
+    }
+
+    @Test func emptyFileSetsNothing() throws {
+        #expect(try parse("# only a comment\n").isEmpty)
+    }
+
     @Test(arguments: [
         "a:\n  - one\n",
         "just text\n",
@@ -35,8 +51,9 @@ import Testing
         "a: \"unterminated\n",
         "a: { b: 1\n",
         "a:\n\tb: 1\n",
-        "a: &anchor x\n",
-        "a: |\n  text\n",
+        "a: 1\na: 2\n",
+        "[a, b]\n",
+        "? [a]\n: 1\n",
     ])
     func unsupportedYAMLIsRejectedWithTheLine(text: String) {
         let error = #expect(throws: ConfigurationError.self) { try ConfigurationFileParser().parse(text, source: "t.yaml") }

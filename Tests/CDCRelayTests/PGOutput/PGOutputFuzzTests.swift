@@ -78,12 +78,15 @@ struct PGOutputFuzzTests {
         #expect(outcomes.decoded > 0)
     }
 
-    /// Every proper prefix of a valid message is incomplete, so none may decode: the decoder never
+    /// A proper prefix of a valid message is incomplete, so it may not decode: the decoder never
     /// reads past the bytes it was given or fills a missing field with a default.
     @Test func everyTruncationIsRejected() {
         for sample in pgOutputSamples {
             let bytes = Array(sample.bytes.readableBytesView)
             for length in 0..<bytes.count {
+                // Stream Abort's abort LSN and time (protocol 4) come only with parallel streaming,
+                // so its first 9 bytes are a complete message of their own.
+                if bytes.first == UInt8(ascii: "A"), length == 9 { continue }
                 let decoded = decodeChecked(ByteBuffer(bytes: bytes[0..<length]), version: sample.protocolVersion, inStream: sample.inStream)
                 #expect(!decoded, "a \(length)-byte prefix of a \(bytes.count)-byte message decoded")
             }
