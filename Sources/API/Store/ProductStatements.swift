@@ -53,9 +53,9 @@ struct CreateProductParameters: Sendable {
     static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .int4, .text, .text, .int8, .text, .text]
 }
 
-/// Product + outbox event in one statement: one round trip, and atomic because a statement is
-/// its own transaction (any failure, in either insert, leaves neither row). Its one row counts
-/// the outbox rows written.
+/// Product + outbox event in one statement, so atomic: any failure, in either insert, leaves
+/// neither row. The pool runs it inside an explicit transaction and reports it only after the
+/// `COMMIT` (``withCommittedTransaction``). Its one row counts the outbox rows written.
 struct CreateProductStatement: PostgresPreparedStatement {
     static let name = "outbox_api_create_product_v1"
     static let sql = """

@@ -93,8 +93,8 @@ public struct ProductStore: Sendable {
                 parameters: parameters, key: idempotency.key, fingerprint: fingerprint,
                 responseBody: idempotency.responseBody, ttlMilliseconds: ttlMilliseconds
             )
-            let inserted = try await run("create_product_idempotent", logger: logger) { client in
-                try await client.execute(statement).collectAll().first ?? 0
+            let inserted = try await runCommitted("create_product_idempotent", logger: logger) { connection in
+                try await connection.execute(statement, logger: logger).collectAll().first ?? 0
             }
             if inserted == 1 { return .created }
             let lookup = LookupIdempotencyKeyStatement(key: idempotency.key, fingerprint: fingerprint)
@@ -119,8 +119,8 @@ public struct ProductStore: Sendable {
         guard items.count > 1 else { return [await createOne(items[0], logger: logger)] }
         do {
             let statement = CreateProductsBatchStatement(items: items)
-            let inserted = try await run("create_products_batch", logger: logger) { client in
-                try await client.execute(statement, logger: logger).collectAll().first ?? 0
+            let inserted = try await runCommitted("create_products_batch", logger: logger) { connection in
+                try await connection.execute(statement, logger: logger).collectAll().first ?? 0
             }
             guard inserted == Int64(items.count) else {
                 return Array(repeating: .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))), count: items.count)
@@ -139,8 +139,8 @@ public struct ProductStore: Sendable {
     private func createOne(_ parameters: CreateProductParameters, logger: Logger) async -> CreateBatcher.Outcome {
         do {
             let statement = CreateProductStatement(parameters: parameters)
-            let inserted = try await run("create_product", logger: logger) { client in
-                try await client.execute(statement, logger: logger).collectAll().first ?? 0
+            let inserted = try await runCommitted("create_product", logger: logger) { connection in
+                try await connection.execute(statement, logger: logger).collectAll().first ?? 0
             }
             guard inserted == 1 else { return .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))) }
             return .success(())
@@ -178,8 +178,8 @@ public struct ProductStore: Sendable {
     public func deleteExpiredIdempotencyKeys(batchSize: Int = 5_000, logger: Logger) async throws(APIError) -> Int {
         var total = 0
         while true {
-            let deleted = try await run("delete_expired_keys", logger: logger) { client in
-                let rows = try await client.query(
+            let deleted = try await runCommitted("delete_expired_keys", logger: logger) { connection in
+                let rows = try await connection.query(
                     """
                     WITH d AS (
                       DELETE FROM idempotency_keys WHERE key IN (
@@ -199,6 +199,19 @@ public struct ProductStore: Sendable {
     }
 
     // MARK: execution
+
+    /// A write on the pool: like ``run(_:logger:_:)``, but `body` runs in an explicit transaction
+    /// and this returns only after its `COMMIT` completed (see ``withCommittedTransaction``), so
+    /// what the API reports as written is committed.
+    private func runCommitted<T: Sendable>(
+        _ operation: String,
+        logger: Logger,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws(APIError) -> T {
+        try await run(operation, logger: logger) { client in
+            try await withCommittedTransaction(on: client, logger: logger, body)
+        }
+    }
 
     /// A pool operation, bounded by the query timeout: its latency is recorded and its failure
     /// mapped to the API's errors.

@@ -15,36 +15,14 @@ import Testing
 /// `FaultTests` suffix still puts it in scripts/test's one-at-a-time phase.
 @Suite(.serialized, .enabled(if: TestStack.shouldRun, "needs the local stack (scripts/stack env)"))
 struct DatabaseOutageFaultTests {
-    static let port = 54411
+    let postgres = PrivatePostgres(suffix: "api-outage", port: 54411)
 
-    /// Runs the stack script and waits for it with `waitpid` (Foundation's `Process` sometimes
-    /// misses the exit of a script whose grandchild, the Postgres server, keeps running).
-    func stack(_ command: String) throws {
-        let script = try TestStack.require("STACK_SCRIPT")
-        let name = try TestStack.require("STACK_NAME") + "-api-outage"
-        var environment = ProcessInfo.processInfo.environment
-        environment["STACK_PG_PORT"] = String(Self.port)
-        let arguments = ["/bin/bash", script, "--name", name, command]
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, envp)
-        guard spawned == 0 else { throw StackCommandFailed(command: command, status: spawned) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        // WIFEXITED && WEXITSTATUS == 0
-        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
-            throw StackCommandFailed(command: command, status: status)
-        }
-    }
-
-    struct StackCommandFailed: Error { var command: String; var status: Int32 }
+    func stack(_ command: String) throws { try postgres.stack(command) }
 
     @Test func postgresDownAnswers503AndTheAPIRecoversByItself() async throws {
         try stack("pg-start")
         defer { try? stack("pg-stop") }
-        try await TestDatabase.with(host: "127.0.0.1", port: Self.port) { db in
+        try await TestDatabase.with(host: "127.0.0.1", port: postgres.port) { db in
             let settings = TestApp.settings(databaseTimeout: .seconds(2))
             try await TestApp.application(database: db, settings: settings).test(.router) { client in
                 let body = ByteBuffer(string: #"{"name":"outage","price":3.5,"stock":1}"#)

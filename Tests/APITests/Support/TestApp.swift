@@ -24,16 +24,18 @@ enum TestApp {
         try applicationAndStore(database: database, settings: settings, clock: clock).application
     }
 
-    /// The application and its store, for tests that watch the store's create batching.
+    /// The application and its store, for tests that watch the store's create batching. Without
+    /// `writers`, creates without a key run on the pool's batcher (the API's path under TLS).
     static func applicationAndStore(
         database: TestDatabase, settings: ProductsAPISettings = settings(),
-        clock: @escaping SnowflakeGenerator.Clock = SnowflakeGenerator.systemClock
+        clock: @escaping SnowflakeGenerator.Clock = SnowflakeGenerator.systemClock,
+        writers: Bool = true
     ) throws -> (application: some ApplicationProtocol, store: ProductStore) {
         let metrics = APIMetrics(poolMaxConnections: settings.poolMaxConnections)
         let store = ProductStore(
             client: database.client, queryTimeout: settings.databaseTimeout, retryAfterSeconds: settings.retryAfterSeconds, metrics: metrics,
             createBatchSize: settings.createBatchSize, createBatchConcurrency: settings.createBatchConcurrency,
-            writerConnection: database.writerConnection
+            writerConnection: writers ? database.writerConnection : nil
         )
         database.cleanup.add { await store.close() }
         let router = ProductsAPI.makeRouter(settings: settings, store: store, ids: try SnowflakeGenerator(workerID: settings.workerID, clock: clock), metrics: metrics)
