@@ -44,7 +44,7 @@ public struct ConfigurationLoader: Sendable {
             guard let equals = flag.firstIndex(of: "=") else {
                 throw ConfigurationError(code: .malformedFlag, source: "--set \(flag)", reason: "expected key=value, like database.port=5432")
             }
-            let path = String(flag[..<equals].drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+            let path = flag[..<equals].trimmingCharacters(in: .whitespaces)
             try apply(path, String(flag[flag.index(after: equals)...]), source: "--set", to: &config)
         }
         return config
