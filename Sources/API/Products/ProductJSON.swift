@@ -1,3 +1,4 @@
+import OutboxCore
 /// The JSON forms of products and their events, written with ``JSONWriter`` in sorted key order
 /// (the order `JSONEncoder` with `.sortedKeys` produced before, so stored replays and events keep
 /// their shape).

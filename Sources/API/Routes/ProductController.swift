@@ -1,3 +1,4 @@
+import OutboxCore
 import HTTPTypes
 import Hummingbird
 import Logging

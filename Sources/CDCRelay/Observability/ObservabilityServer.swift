@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import OutboxCore
 import ServiceLifecycle
 
 /// `/metrics` (Prometheus text) and `/health`, `/health/live`, `/health/ready` on the metrics port.
@@ -39,9 +40,23 @@ public enum ObservabilityServer {
         )
     }
 
+    /// `{"status":…,"detail":…,"dead_lettered":N}`; `detail` only when there is one.
     private static func healthResponse(_ health: HealthState) -> Response {
-        let status = health.status
-        return jsonResponse(health.isReady ? .ok : .serviceUnavailable, #"{"status":"\#(status.rawValue)"}"#)
+        var writer = JSONWriter(capacity: 128)
+        writer.beginObject()
+        writer.key("status")
+        writer.string(health.status.rawValue)
+        if let detail = health.detail {
+            writer.key("detail")
+            writer.string(detail)
+        }
+        writer.key("dead_lettered")
+        writer.number(health.deadLettered)
+        writer.endObject()
+        return Response(
+            status: health.isReady ? .ok : .serviceUnavailable,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
 
     private static func jsonResponse(_ status: HTTPResponse.Status, _ body: String) -> Response {

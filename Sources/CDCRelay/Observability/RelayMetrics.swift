@@ -35,11 +35,19 @@ public final class RelayMetrics: Sendable {
         lagBytes = registry.makeGauge(descriptor: Self.named("outbox_relay_lag_bytes", "Server WAL end minus the confirmed LSN"))
         retainedWALBytes = registry.makeGauge(descriptor: Self.named("outbox_relay_retained_wal_bytes", "WAL held back by the slot (current LSN - restart_lsn)"))
         reconnects = registry.makeCounter(descriptor: Self.named("outbox_relay_reconnects_total", "Replication sessions started after the first"))
-        dedupSkips = registry.makeCounter(descriptor: Self.named("outbox_relay_dedup_skips_total", "Events skipped because the producer already had their sequence id"))
+        dedupSkips = registry.makeCounter(descriptor: Self.named("outbox_relay_dedup_skips_total", "Events not sent again because the broker (producer sequence id) or this process (an earlier session's ack) already had them"))
         ignoredInserts = registry.makeCounter(descriptor: Self.named("outbox_relay_ignored_inserts_total", "Inserts into relations other than the outbox"))
         sequenceFallbacks = registry.makeCounter(descriptor: Self.named("outbox_relay_sequence_fallbacks_total", "Sequence ids bumped past the WAL scheme (huge transactions)"))
         publishFailures = registry.makeCounter(descriptor: Self.named("outbox_relay_publish_failures_total", "Publishes that failed for good"))
         sessionFailures = registry.makeCounter(descriptor: Self.named("outbox_relay_session_failures_total", "Replication sessions that ended with an error"))
+    }
+
+    /// `outbox_relay_events_dead_lettered_total{reason}`: rows sent to the dead-letter topic and
+    /// acked there, by the error code that made them invalid.
+    public func deadLettered(reason: String) -> Counter {
+        registry.makeCounter(
+            name: "outbox_relay_events_dead_lettered_total", labels: [("reason", reason)],
+            help: "Outbox rows that could not become events, acked on the dead-letter topic")
     }
 
     /// A metric's full name as written (units already in it) and its help text.

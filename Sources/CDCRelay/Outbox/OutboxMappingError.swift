@@ -1,12 +1,13 @@
 /// Why an outbox row (or its relation) could not be turned into an event.
 ///
-/// The relay never skips an event it cannot map: the error stops confirmation so the row is
-/// replayed once an operator fixed the cause.
+/// The relay never skips an event it cannot map: by `relay.invalid_event_policy` the row goes to
+/// the dead-letter topic (and the slot moves past it only once that topic acked it) or the relay
+/// halts on it.
 public struct OutboxMappingError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
             case missingColumn, nullValue, unsupportedValue, invalidInteger, invalidTimestamp
-            case invalidHeaders, invalidText, columnCountMismatch, unknownRelation, invalidTopic
+            case invalidHeaders, invalidText, columnCountMismatch, unknownRelation, invalidTopic, payloadTooLarge
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -29,6 +30,8 @@ public struct OutboxMappingError: Error, Hashable, Sendable, CustomStringConvert
         public static let unknownRelation = Code(.unknownRelation)
         /// The routing template produced a topic name Pulsar would reject.
         public static let invalidTopic = Code(.invalidTopic)
+        /// The payload is larger than `relay.max_event_bytes`.
+        public static let payloadTooLarge = Code(.payloadTooLarge)
 
         public var description: String {
             switch base {
@@ -42,6 +45,7 @@ public struct OutboxMappingError: Error, Hashable, Sendable, CustomStringConvert
             case .columnCountMismatch: "columnCountMismatch"
             case .unknownRelation: "unknownRelation"
             case .invalidTopic: "invalidTopic"
+            case .payloadTooLarge: "payloadTooLarge"
             }
         }
     }

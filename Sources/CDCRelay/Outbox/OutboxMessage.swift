@@ -9,6 +9,16 @@ public struct OutboxMessage: Sendable, Hashable {
     public var sequenceID: Int64
     public var eventID: Int64
 
+    public init(topic: String, payload: [UInt8], key: String, properties: [String: String], eventTime: UInt64, sequenceID: Int64, eventID: Int64) {
+        self.topic = topic
+        self.payload = payload
+        self.key = key
+        self.properties = properties
+        self.eventTime = eventTime
+        self.sequenceID = sequenceID
+        self.eventID = eventID
+    }
+
     public init(event: OutboxEvent, topic: String, sequenceID: Int64) {
         self.topic = topic
         self.payload = event.payload

@@ -18,6 +18,8 @@ public struct LSNTracker: Sendable, Hashable {
         let commitLSN: UInt64
         var endLSN: UInt64?
         var outstanding: Int
+        /// A publish of this transaction failed: it, and everything after it, stays unconfirmed.
+        var failed = false
     }
 
     private var transactions: Deque<Entry> = []
@@ -31,7 +33,9 @@ public struct LSNTracker: Sendable, Hashable {
     public private(set) var latestWALEnd: UInt64
     /// Events handed to the broker and not acked yet.
     public private(set) var inFlight = 0
-    /// After a failed publish nothing is confirmed any more: the session must restart from the slot.
+    /// After a failed publish nothing from that transaction on is confirmed: the session must
+    /// restart from the slot. Transactions before it are still confirmed as their acks arrive,
+    /// so the final status before a restart covers the whole acknowledged prefix.
     public private(set) var hasFailed = false
 
     public init(confirmedLSN: UInt64 = 0) {
@@ -72,13 +76,17 @@ public struct LSNTracker: Sendable, Hashable {
         return advance()
     }
 
-    /// A publish failed for good: keep everything from here on unconfirmed.
+    /// A publish failed for good: keep this transaction and everything after it unconfirmed.
     public mutating func eventFailed(in token: TransactionToken) {
-        if let position = position(of: token), transactions[position].outstanding > 0 {
-            transactions[position].outstanding -= 1
-            inFlight -= 1
+        if let position = position(of: token) {
+            if transactions[position].outstanding > 0 {
+                transactions[position].outstanding -= 1
+                inFlight -= 1
+            }
+            transactions[position].failed = true
         }
         hasFailed = true
+        _ = advance()
     }
 
     /// Returns true when the confirmed LSN moved.
@@ -116,9 +124,8 @@ public struct LSNTracker: Sendable, Hashable {
     }
 
     private mutating func advance() -> Bool {
-        guard !hasFailed else { return false }
         var moved = false
-        while let first = transactions.first, let end = first.endLSN, first.outstanding == 0 {
+        while let first = transactions.first, !first.failed, let end = first.endLSN, first.outstanding == 0 {
             transactions.removeFirst()
             firstIndex += 1
             if end > confirmedLSN {

@@ -34,14 +34,7 @@ public struct PostgresReplicationConnector: ReplicationConnector {
         }
     }
 
-    public func classify(_ error: any Error) -> ReplicationFailureKind {
-        guard let error = error as? ReplicationError else { return .transient }
-        switch error.code {
-        case .slotBusy: return .slotBusy
-        case .slotLost, .slotVanished, .slotReplaced, .slotMismatch: return .fatal
-        default: return .transient
-        }
-    }
+    public func classify(_ error: any Error) -> FailureClass { FailureClassifier.classify(error) }
 }
 
 public struct PostgresReplicationSource: ReplicationSource {

@@ -53,7 +53,12 @@ public struct RelayApplication: Sendable {
             slotName: relaySettings.slotName,
             maxInFlight: relaySettings.maxInFlight,
             statusInterval: relaySettings.statusInterval,
-            shutdownTimeout: relaySettings.shutdownTimeout
+            shutdownTimeout: relaySettings.shutdownTimeout,
+            invalidEvents: RelayPipeline.InvalidEventHandling(
+                policy: relaySettings.invalidEventPolicy,
+                deadLetterTopic: relaySettings.deadLetterTopic,
+                maxEventBytes: relaySettings.maxEventBytes,
+                slotName: relaySettings.slotName)
         )
         let metrics = RelayMetrics()
         let health = HealthState()

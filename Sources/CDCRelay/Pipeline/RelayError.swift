@@ -1,7 +1,7 @@
 /// Failures of the relay loop itself.
 public struct RelayError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: Hashable, Sendable { case streamEnded, publishFailed, invalidConfiguration, fatalReplication }
+        private enum Base: Hashable, Sendable { case streamEnded, publishFailed, invalidConfiguration, fatalReplication, invalidEvent }
         private let base: Base
         private init(_ base: Base) { self.base = base }
         /// The server ended the replication stream.
@@ -11,12 +11,15 @@ public struct RelayError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfiguration = Code(.invalidConfiguration)
         /// The slot is lost or vanished: restarting would silently skip events.
         public static let fatalReplication = Code(.fatalReplication)
+        /// An outbox row cannot become a message and the policy is `halt`.
+        public static let invalidEvent = Code(.invalidEvent)
         public var description: String {
             switch base {
             case .streamEnded: "streamEnded"
             case .publishFailed: "publishFailed"
             case .invalidConfiguration: "invalidConfiguration"
             case .fatalReplication: "fatalReplication"
+            case .invalidEvent: "invalidEvent"
             }
         }
     }
@@ -25,9 +28,15 @@ public struct RelayError: Error, Sendable, CustomStringConvertible {
     public var underlying: (any Error)?
     public var eventID: Int64?
     public var sequenceID: Int64?
+    /// Commit LSN of the transaction concerned, when known.
+    public var lsn: UInt64?
+    /// Why the event is invalid (`invalidEvent`).
+    public var reason: DeadLetterReason?
 
-    public init(code: Code, underlying: (any Error)? = nil, eventID: Int64? = nil, sequenceID: Int64? = nil) {
+    public init(code: Code, underlying: (any Error)? = nil, eventID: Int64? = nil, sequenceID: Int64? = nil, lsn: UInt64? = nil, reason: DeadLetterReason? = nil) {
         self.code = code
+        self.lsn = lsn
+        self.reason = reason
         self.underlying = underlying
         self.eventID = eventID
         self.sequenceID = sequenceID
@@ -37,6 +46,8 @@ public struct RelayError: Error, Sendable, CustomStringConvertible {
         var text = "RelayError(\(code)"
         if let eventID { text += ", event_id: \(eventID)" }
         if let sequenceID { text += ", sequence_id: \(sequenceID)" }
+        if let lsn { text += ", lsn: \(LSNFormat.string(lsn))" }
+        if let reason { text += ", reason: \(reason)" }
         if let underlying { text += ", underlying: \(underlying)" }
         return text + ")"
     }

@@ -1,8 +1,15 @@
+import OutboxCore
+
 /// The relay's decision logic for one replication session. Pure value type: each input returns
 /// an action for the service to run; nothing here does I/O.
 ///
 /// Begin → rows are mapped and published while the transaction streams (ordinals known from
 /// `final_lsn`), Commit → the tracker may confirm once every event is acked.
+///
+/// A row that cannot become an event (it does not map, its payload is too large, its Relation
+/// lacks a required column) is never skipped: with `dead_letter` it becomes a dead-letter
+/// publication in its place — same position, same sequence id, confirmed only once acked — and
+/// with `halt` the pipeline throws at it, so nothing after it is published or confirmed.
 public struct RelayPipeline: Sendable {
     /// One event ready for the publisher.
     public struct Publication: Sendable, Hashable {
@@ -10,6 +17,30 @@ public struct RelayPipeline: Sendable {
         public var transaction: LSNTracker.TransactionToken
         /// Commit time of the transaction (Unix microseconds), for the commit→ack latency.
         public var commitTime: Int64
+        /// The event's place in the WAL: its identity across sessions of one process.
+        public var position: EventPosition
+        /// Set when this is the dead letter of a row that could not become an event.
+        public var deadLetter: DeadLetterReason?
+    }
+
+    /// What to do with rows that cannot become events.
+    public struct InvalidEventHandling: Sendable, Hashable {
+        public var policy: InvalidEventPolicy
+        public var deadLetterTopic: String
+        public var maxEventBytes: Int
+        public var slotName: String
+
+        public init(
+            policy: InvalidEventPolicy = .deadLetter,
+            deadLetterTopic: String = "persistent://public/default/outbox-dead-letter",
+            maxEventBytes: Int = 64 * 1024 * 1024,
+            slotName: String = "outbox_relay"
+        ) {
+            self.policy = policy
+            self.deadLetterTopic = deadLetterTopic
+            self.maxEventBytes = maxEventBytes
+            self.slotName = slotName
+        }
     }
 
     public enum Action: Sendable, Hashable {
@@ -22,7 +53,10 @@ public struct RelayPipeline: Sendable {
     }
 
     private enum RelationEntry: Sendable, Hashable {
-        case outbox(OutboxColumnLayout)
+        case outbox(OutboxColumnLayout, columnNames: [String])
+        /// The outbox under a schema the mapping cannot use (a required column renamed or dropped):
+        /// every row written under it is invalid; the next Relation message may fix it.
+        case unusableOutbox(OutboxMappingError, columnNames: [String])
         case other(String)
     }
 
@@ -35,6 +69,7 @@ public struct RelayPipeline: Sendable {
 
     public let table: OutboxTable
     public let router: TopicRouter
+    public let invalidEvents: InvalidEventHandling
     private let mapper = OutboxRowMapper()
     private var relations: [UInt32: RelationEntry] = [:]
     private var open: OpenTransaction?
@@ -44,9 +79,10 @@ public struct RelayPipeline: Sendable {
     /// How often an id had to be bumped past the scheme (transactions beyond 65,536 rows).
     public private(set) var sequenceFallbacks = 0
 
-    public init(table: OutboxTable, router: TopicRouter, confirmedLSN: UInt64) {
+    public init(table: OutboxTable, router: TopicRouter, confirmedLSN: UInt64, invalidEvents: InvalidEventHandling = InvalidEventHandling()) {
         self.table = table
         self.router = router
+        self.invalidEvents = invalidEvents
         self.tracker = LSNTracker(confirmedLSN: confirmedLSN)
     }
 
@@ -70,9 +106,9 @@ public struct RelayPipeline: Sendable {
         case .relation(let id, let namespace, let name, let columnNames):
             if table.matches(namespace: namespace, name: name) {
                 do {
-                    relations[id] = .outbox(try OutboxColumnLayout(columnNames: columnNames))
+                    relations[id] = .outbox(try OutboxColumnLayout(columnNames: columnNames), columnNames: columnNames)
                 } catch {
-                    throw RelayPipelineError(mapping: error)
+                    relations[id] = .unusableOutbox(error, columnNames: columnNames)
                 }
             } else {
                 relations[id] = .other(namespace.isEmpty ? name : "\(namespace).\(name)")
@@ -81,48 +117,34 @@ public struct RelayPipeline: Sendable {
 
         case .insert(let relationID, let values):
             guard let entry = relations[relationID] else {
-                throw RelayPipelineError(mapping: OutboxMappingError(code: .unknownRelation, detail: "relation id \(relationID)"))
+                throw RelayPipelineError(code: .unknownRelation, lsn: open?.commitLSN)
             }
-            guard var transaction = open else {
+            guard open != nil else {
                 throw RelayPipelineError(code: .changeOutsideTransaction)
             }
             switch entry {
             case .other(let name):
                 return .ignoredInsert(relation: name)
-            case .outbox(let layout):
+            case .unusableOutbox(let error, let columnNames):
+                return try invalid(values, columnNames: columnNames, error: error)
+            case .outbox(let layout, let columnNames):
+                if case .text(let payload) = values[safe: layout.payload], payload.count > invalidEvents.maxEventBytes {
+                    let error = OutboxMappingError(
+                        code: .payloadTooLarge, column: "payload",
+                        detail: "\(payload.count) bytes, limit relay.max_event_bytes = \(invalidEvents.maxEventBytes)")
+                    return try invalid(values, columnNames: columnNames, error: error, omitting: "payload")
+                }
                 let event: OutboxEvent
                 let topic: String
                 do {
                     event = try mapper.event(from: values, layout: layout)
                     topic = try router.topic(for: event)
                 } catch {
-                    throw RelayPipelineError(mapping: error)
+                    return try invalid(values, columnNames: columnNames, error: error)
                 }
-                var sequenceID: Int64
-                do {
-                    sequenceID = try SequenceIDScheme.sequenceID(commitLSN: transaction.commitLSN, ordinal: transaction.ordinal)
-                } catch {
-                    throw RelayPipelineError(code: .sequenceOutOfRange, lsn: error.commitLSN)
-                }
-                if sequenceID <= lastSequenceID {
-                    sequenceID = lastSequenceID + 1
-                    sequenceFallbacks += 1
-                }
-                lastSequenceID = sequenceID
-                transaction.ordinal += 1
-                open = transaction
-                do {
-                    try tracker.eventSent(in: transaction.token)
-                } catch {
-                    throw RelayPipelineError(tracker: error)
-                }
-                return .publish(
-                    Publication(
-                        message: OutboxMessage(event: event, topic: topic, sequenceID: sequenceID),
-                        transaction: transaction.token,
-                        commitTime: transaction.commitTime
-                    )
-                )
+                return .publish(try nextPublication { sequenceID in
+                    OutboxMessage(event: event, topic: topic, sequenceID: sequenceID)
+                })
             }
 
         case .commit(let commitLSN, let endLSN):
@@ -140,6 +162,62 @@ public struct RelayPipeline: Sendable {
         case .keepalive(let walEnd, let replyRequested):
             tracker.keepalive(walEnd: walEnd)
             return replyRequested ? .sendStatus(standbyPositions) : .none
+        }
+    }
+
+    /// The next event of the open transaction: its sequence id from the WAL position, counted by
+    /// the tracker.
+    private mutating func nextPublication(
+        deadLetter: DeadLetterReason? = nil,
+        _ makeMessage: (Int64) -> OutboxMessage
+    ) throws(RelayPipelineError) -> Publication {
+        guard var transaction = open else { throw RelayPipelineError(code: .changeOutsideTransaction) }
+        var sequenceID: Int64
+        do {
+            sequenceID = try SequenceIDScheme.sequenceID(commitLSN: transaction.commitLSN, ordinal: transaction.ordinal)
+        } catch {
+            throw RelayPipelineError(code: .sequenceOutOfRange, lsn: error.commitLSN)
+        }
+        if sequenceID <= lastSequenceID {
+            sequenceID = lastSequenceID + 1
+            sequenceFallbacks += 1
+        }
+        lastSequenceID = sequenceID
+        let position = EventPosition(commitLSN: transaction.commitLSN, ordinal: transaction.ordinal)
+        transaction.ordinal += 1
+        open = transaction
+        do {
+            try tracker.eventSent(in: transaction.token)
+        } catch {
+            throw RelayPipelineError(tracker: error)
+        }
+        return Publication(
+            message: makeMessage(sequenceID), transaction: transaction.token, commitTime: transaction.commitTime,
+            position: position, deadLetter: deadLetter)
+    }
+
+    /// A row that cannot become an event: its dead letter, or (policy `halt`) an error naming it.
+    private mutating func invalid(
+        _ values: [ColumnValue], columnNames: [String], error: OutboxMappingError, omitting omitted: String? = nil
+    ) throws(RelayPipelineError) -> Action {
+        guard let transaction = open else { throw RelayPipelineError(code: .changeOutsideTransaction) }
+        let columns = zip(columnNames, values).map { (name: $0, value: $1) }
+        switch invalidEvents.policy {
+        case .halt:
+            var failure = RelayPipelineError(mapping: error)
+            failure.lsn = transaction.commitLSN
+            if let index = columnNames.firstIndex(of: "id"), case .text(let bytes) = values[safe: index] {
+                failure.eventID = Int64(String(decoding: bytes, as: UTF8.self))
+            }
+            throw failure
+        case .deadLetter:
+            let reason = DeadLetterReason(error)
+            let origin = DeadLetterOrigin(topic: invalidEvents.deadLetterTopic, slotName: invalidEvents.slotName, table: table)
+            return .publish(try nextPublication(deadLetter: reason) { sequenceID in
+                DeadLetterMessage.make(
+                    columns: columns, omitting: omitted, reason: reason, commitLSN: transaction.commitLSN,
+                    commitTime: transaction.commitTime, sequenceID: sequenceID, origin: origin)
+            })
         }
     }
 
@@ -161,7 +239,7 @@ public struct RelayPipeline: Sendable {
 
 public struct RelayPipelineError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: Hashable, Sendable { case mapping, stream, changeOutsideTransaction, sequenceOutOfRange }
+        private enum Base: Hashable, Sendable { case mapping, stream, changeOutsideTransaction, sequenceOutOfRange, unknownRelation }
         private let base: Base
         private init(_ base: Base) { self.base = base }
         /// An outbox row or relation could not be mapped (see `mapping`).
@@ -170,12 +248,15 @@ public struct RelayPipelineError: Error, Hashable, Sendable, CustomStringConvert
         public static let stream = Code(.stream)
         public static let changeOutsideTransaction = Code(.changeOutsideTransaction)
         public static let sequenceOutOfRange = Code(.sequenceOutOfRange)
+        /// An Insert names a relation id no Relation message described (a broken stream).
+        public static let unknownRelation = Code(.unknownRelation)
         public var description: String {
             switch base {
             case .mapping: "mapping"
             case .stream: "stream"
             case .changeOutsideTransaction: "changeOutsideTransaction"
             case .sequenceOutOfRange: "sequenceOutOfRange"
+            case .unknownRelation: "unknownRelation"
             }
         }
     }
@@ -184,6 +265,8 @@ public struct RelayPipelineError: Error, Hashable, Sendable, CustomStringConvert
     public var mapping: OutboxMappingError?
     public var tracker: LSNTrackerError?
     public var lsn: UInt64?
+    /// The outbox row's id, when it could be read (an invalid event under `halt`).
+    public var eventID: Int64?
 
     public init(code: Code, lsn: UInt64? = nil) {
         self.code = code
@@ -201,8 +284,35 @@ public struct RelayPipelineError: Error, Hashable, Sendable, CustomStringConvert
     }
 
     public var description: String {
-        if let mapping { return "RelayPipelineError(\(code): \(mapping))" }
+        if let mapping {
+            var text = "RelayPipelineError(\(code): \(mapping)"
+            if let eventID { text += ", event_id: \(eventID)" }
+            if let lsn { text += ", lsn: \(LSNFormat.string(lsn))" }
+            return text + ")"
+        }
         if let tracker { return "RelayPipelineError(\(code): \(tracker))" }
         return "RelayPipelineError(\(code)\(lsn.map { ", lsn: \(LSNFormat.string($0))" } ?? ""))"
+    }
+}
+
+/// Where an event sits in the WAL: its transaction's commit LSN and its ordinal within it.
+public struct EventPosition: Sendable, Hashable, Comparable {
+    public var commitLSN: UInt64
+    public var ordinal: Int64
+
+    public init(commitLSN: UInt64, ordinal: Int64) {
+        self.commitLSN = commitLSN
+        self.ordinal = ordinal
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.commitLSN, lhs.ordinal) < (rhs.commitLSN, rhs.ordinal)
+    }
+}
+
+extension Array {
+    /// The element at `index`, or nil outside the array (tuples may be shorter than a layout).
+    subscript(safe index: Int) -> Element? {
+        indices.contains(index) ? self[index] : nil
     }
 }

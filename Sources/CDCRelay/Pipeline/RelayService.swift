@@ -5,12 +5,16 @@ import ServiceLifecycle
 /// fault starts over from the slot with backoff. Only a graceful shutdown ends it normally.
 ///
 /// Nothing is ever skipped: every restart resumes at the slot's confirmed position, which only
-/// moves past events the broker acked.
+/// moves past events the broker acked. Restarts back off exponentially with jitter (one log line
+/// per attempt with its reason); a relay halted on an invalid event keeps retrying and stays
+/// `failed` on the same event.
 public final class RelayService<Connector: ReplicationConnector>: Service {
     private let connector: Connector
     private let publishers: any EventPublisherFactory
     private let settings: RelaySettings
     private let router: TopicRouter
+    /// What earlier sessions of this process learnt (acks above the slot, rejections).
+    private let ledger = EventLedger()
     public let metrics: RelayMetrics
     public let health: HealthState
     private let logger: Logger
@@ -39,7 +43,6 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
     public func run() async throws {
         var backoff = settings.reconnectBackoff
         var attempt = 0
-        var lastFailure: String?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if attempt > 0 { metrics.reconnects.increment() }
             attempt += 1
@@ -60,12 +63,15 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
                 // A session that ran for a while earns a fresh backoff; a crash loop does not.
                 if ContinuousClock.now - started > .seconds(10) {
                     backoff.reset()
-                    lastFailure = nil
                 }
-                let kind = (error as? RelayError).map { _ in ReplicationFailureKind.transient } ?? connector.classify(error)
+                let kind = connector.classify(error)
+                let delay = kind == .slotBusy ? min(backoff.nextDelay(), .seconds(2)) : backoff.nextDelay()
                 let summary = String(describing: error)
+                let retry: Logger.Metadata = [
+                    "error": "\(summary)", "class": "\(kind)", "attempt": "\(attempt)", "retry_in": "\(delay)",
+                ]
                 switch kind {
-                case .fatal:
+                case .streamFatal:
                     health.set(.failed, detail: summary)
                     logger.critical("replication cannot continue without losing events; stopping", metadata: ["error": "\(summary)"])
                     throw RelayError(code: .fatalReplication, underlying: error)
@@ -73,23 +79,19 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
                     if health.set(.standby, detail: summary) {
                         logger.notice("slot \(settings.slotName) is in use by another relay; waiting as a standby")
                     }
+                case .eventPermanent:
+                    // Only `halt` throws for an event; `dead_letter` publishes it to the dead-letter topic.
+                    metrics.sessionFailures.increment()
+                    let halt = HaltReport(error)
+                    health.halt(at: halt.lsn ?? 0, detail: halt.detail)
+                    logger.error(
+                        "halted on an invalid outbox event: nothing past it is published or confirmed; fix the cause, or restart with relay.invalid_event_policy=dead_letter",
+                        metadata: retry.merging(halt.metadata) { $1 })
                 case .transient:
                     metrics.sessionFailures.increment()
-                    let isPublishFailure = (error as? RelayError)?.code == .publishFailed
-                    health.set(isPublishFailure ? .failed : .reconnecting, detail: summary)
-                    // One line per distinct failure, not one per retry.
-                    if summary != lastFailure {
-                        if isPublishFailure {
-                            logger.error(
-                                "the broker rejected an event for good: confirmation stopped, not ready; restarting from the slot with backoff",
-                                metadata: ["error": "\(summary)"])
-                        } else {
-                            logger.error("replication session ended; restarting from the slot", metadata: ["error": "\(summary)"])
-                        }
-                    }
-                    lastFailure = summary
+                    health.set(.reconnecting, detail: summary)
+                    logger.error("replication session ended; restarting from the slot", metadata: retry)
                 }
-                let delay = kind == .slotBusy ? min(backoff.nextDelay(), .seconds(2)) : backoff.nextDelay()
                 do {
                     try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
                 } catch {
@@ -116,6 +118,7 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
             publisher: publisher,
             router: router,
             settings: settings,
+            ledger: ledger,
             metrics: metrics,
             health: health,
             logger: logger
@@ -131,16 +134,46 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
             await publisher.close()
             return outcome
         } catch {
+            // The session already let in-flight events land and sent its final status.
             await start.source.close()
-            // Let what is already queued reach the broker (fewer duplicates on replay), bounded.
-            _ = await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await publisher.flush() }
-                group.addTask { try? await Task.sleep(for: .seconds(2)) }
-                await group.next()
-                group.cancelAll()
-            }
             await publisher.close()
             throw error
         }
+    }
+}
+
+/// What the logs and `/health` say about an invalid event the relay halted on.
+struct HaltReport {
+    var lsn: UInt64?
+    var eventID: Int64?
+    var reason: String
+
+    init(_ error: any Error) {
+        switch error {
+        case let error as RelayPipelineError:
+            lsn = error.lsn
+            eventID = error.eventID
+            reason = error.mapping.map { "\($0)" } ?? "\(error)"
+        case let error as RelayError:
+            lsn = error.lsn
+            eventID = error.eventID
+            reason = error.reason.map { "\($0)" } ?? "\(error)"
+        default:
+            reason = "\(error)"
+        }
+    }
+
+    var detail: String {
+        var text = "halted on invalid event"
+        if let eventID { text += " \(eventID)" }
+        if let lsn { text += " at LSN \(LSNFormat.string(lsn))" }
+        return text + ": \(reason)"
+    }
+
+    var metadata: Logger.Metadata {
+        var metadata: Logger.Metadata = ["reason": "\(reason)"]
+        if let eventID { metadata["event_id"] = "\(eventID)" }
+        if let lsn { metadata["commit_lsn"] = "\(LSNFormat.string(lsn))" }
+        return metadata
     }
 }

@@ -12,6 +12,9 @@ import Synchronization
 ///
 /// Three concurrent parts share the pure `RelayPipeline` under a lock: the reader (the only task
 /// pulling from the stream), broker completions (any thread), and the status timer.
+///
+/// However a session ends, it first lets in-flight events reach the broker (bounded) and sends a
+/// final status covering the acknowledged prefix, so a restart does not publish them again.
 final class RelaySession<Source: ReplicationSource>: Sendable {
     enum Outcome: Sendable {
         /// Graceful shutdown: stopped reading, drained, sent the final status.
@@ -30,6 +33,10 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
     private let failureSink: AsyncStream<RelayError>.Continuation
     /// Acks (and dedup skips) so far: the status loop notices a broker that stopped answering.
     private let settled = Atomic<UInt64>(0)
+    /// Acks and rejections this process saw, across sessions.
+    private let ledger: EventLedger
+    /// Set once the final status after a failure was sent (it is attempted once).
+    private let finishedAfterFailure = Atomic<Bool>(false)
 
     init(
         source: Source,
@@ -37,6 +44,7 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         publisher: any EventPublisher,
         router: TopicRouter,
         settings: RelaySettings,
+        ledger: EventLedger,
         metrics: RelayMetrics,
         health: HealthState,
         logger: Logger
@@ -44,10 +52,12 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         self.source = source
         self.publisher = publisher
         self.settings = settings
+        self.ledger = ledger
         self.metrics = metrics
         self.health = health
         self.logger = logger
-        self.pipeline = Mutex(RelayPipeline(table: settings.table, router: router, confirmedLSN: confirmedLSN))
+        self.pipeline = Mutex(
+            RelayPipeline(table: settings.table, router: router, confirmedLSN: confirmedLSN, invalidEvents: settings.invalidEvents))
         self.window = InFlightWindow(capacity: settings.maxInFlight)
         (failures, failureSink) = AsyncStream.makeStream(of: RelayError.self, bufferingPolicy: .bufferingOldest(1))
     }
@@ -57,9 +67,22 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
     /// Runs until an error (thrown) or a graceful shutdown (returns after draining).
     func run() async throws -> Outcome {
         metrics.confirmedLSN.set(Double(confirmedLSN))
-        let stoppedGracefully = try await withThrowingTaskGroup(of: Bool.self) { group in
+        let stoppedGracefully: Bool
+        do {
+            stoppedGracefully = try await runParts()
+        } catch {
+            await finishAfterFailure()
+            throw error
+        }
+        guard stoppedGracefully else { throw RelayError(code: .streamEnded) }
+        return .drained(confirmedLSN: try await drain())
+    }
+
+    private func runParts() async throws -> Bool {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 for await failure in self.failures {
+                    await self.finishAfterFailure()
                     // Unblock the reader even if it waits inside the stream.
                     await self.source.close()
                     throw failure
@@ -82,8 +105,26 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
             defer { group.cancelAll() }
             return try await group.next() ?? false
         }
-        guard stoppedGracefully else { throw RelayError(code: .streamEnded) }
-        return .drained(confirmedLSN: try await drain())
+    }
+
+    /// Lets what is in flight reach the broker (bounded), then confirms the acknowledged prefix,
+    /// so the next session starts after it instead of publishing it again.
+    private func finishAfterFailure() async {
+        guard finishedAfterFailure.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        let publisher = self.publisher
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await publisher.flush() }
+            group.addTask { try? await Task.sleep(for: .seconds(2)) }
+            await group.next()
+            group.cancelAll()
+        }
+        let positions = pipeline.withLock { $0.standbyPositions }
+        do {
+            try await source.sendStatus(positions, replyRequested: false)
+            logger.info("final status sent before restarting", metadata: ["confirmed_lsn": "\(LSNFormat.string(positions.flushed))"])
+        } catch {
+            logger.debug("final status not sent; the stream is gone", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: reading
@@ -108,13 +149,44 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         }
     }
 
-    private func publish(_ publication: RelayPipeline.Publication) async throws {
+    private func publish(_ original: RelayPipeline.Publication) async throws {
         try await window.acquire()
         metrics.inFlight.set(Double(window.used))
+        if ledger.withMemory({ $0.wasAcked(original.position) }) {
+            metrics.dedupSkips.increment()
+            settle(original, countAsPublished: false)
+            return
+        }
+        var publication = original
+        if let reason = ledger.withMemory({ $0.rejection(of: original.position) }) {
+            // Refused for good in an earlier session: dead-letter it (or halt) in WAL order now.
+            do {
+                publication = try deadLetter(original, reason: reason)
+            } catch {
+                pipeline.withLock { $0.failed(original) }
+                window.release()
+                throw error
+            }
+        }
         let disposition: PublishDisposition
+        let first = publication
         do {
-            disposition = try await publisher.publish(publication.message) { result in
-                self.complete(publication, result)
+            disposition = try await publisher.publish(first.message) { result in
+                self.complete(first, result)
+            }
+        } catch where FailureClassifier.classify(error) == .eventPermanent && publication.deadLetter == nil {
+            // The broker refused this event before it was sent (its topic, say): in order, now.
+            let reason = DeadLetterReason(code: "brokerRejected", detail: "\(error)")
+            do {
+                let replacement = try deadLetter(first, reason: reason)
+                publication = replacement
+                disposition = try await publisher.publish(replacement.message) { result in
+                    self.complete(replacement, result)
+                }
+            } catch {
+                pipeline.withLock { $0.failed(original) }
+                window.release()
+                throw error
             }
         } catch {
             // Never handed over: whatever follows must stay unconfirmed.
@@ -128,11 +200,33 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         }
     }
 
+    /// The dead letter that replaces an event the broker refused; under `halt`, the error.
+    private func deadLetter(_ publication: RelayPipeline.Publication, reason: DeadLetterReason) throws(RelayError) -> RelayPipeline.Publication {
+        let handling = settings.invalidEvents
+        guard handling.policy == .deadLetter else {
+            throw RelayError(
+                code: .invalidEvent, underlying: RelayPipelineError(code: .mapping, lsn: publication.position.commitLSN),
+                eventID: publication.message.eventID, sequenceID: publication.message.sequenceID,
+                lsn: publication.position.commitLSN, reason: reason)
+        }
+        var replaced = publication
+        replaced.deadLetter = reason
+        replaced.message = DeadLetterMessage.make(
+            rejected: publication.message, reason: reason, commitLSN: publication.position.commitLSN,
+            commitTime: publication.commitTime,
+            origin: DeadLetterOrigin(topic: handling.deadLetterTopic, slotName: handling.slotName, table: settings.table))
+        return replaced
+    }
+
     private func complete(_ publication: RelayPipeline.Publication, _ result: Result<Void, any Error>) {
         switch result {
         case .success:
             settle(publication, countAsPublished: true)
         case .failure(let error):
+            if FailureClassifier.classify(error) == .eventPermanent {
+                // Not retried as it is: the next session dead-letters it (or halts) in WAL order.
+                ledger.withMemory { $0.reject(publication.position, reason: DeadLetterReason(code: "brokerRejected", detail: "\(error)")) }
+            }
             pipeline.withLock { $0.failed(publication) }
             window.release()
             metrics.publishFailures.increment()
@@ -161,7 +255,18 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         settled.add(1, ordering: .relaxed)
         metrics.inFlight.set(Double(window.used))
         if countAsPublished {
-            metrics.eventsPublished.increment()
+            ledger.withMemory { $0.acknowledged(publication.position) }
+            if let reason = publication.deadLetter {
+                metrics.deadLettered(reason: reason.code).increment()
+                health.countDeadLetter()
+                logger.warning("outbox row sent to the dead-letter topic", metadata: [
+                    "reason": "\(reason.code)", "detail": "\(reason.detail)",
+                    "event_id": "\(publication.message.eventID)", "commit_lsn": "\(LSNFormat.string(publication.position.commitLSN))",
+                    "topic": "\(publication.message.topic)",
+                ])
+            } else {
+                metrics.eventsPublished.increment()
+            }
             let latency = UnixMicroseconds.now() - publication.commitTime
             metrics.publishLatency.recordNanoseconds(max(0, latency) * 1000)
         }
@@ -187,6 +292,12 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
             try await Task.sleep(for: tick)
             watchBroker(&stall, now: clock.now)
             let (positions, lag) = pipeline.withLock { ($0.standbyPositions, $0.tracker.lagBytes) }
+            ledger.withMemory { $0.forget(before: positions.flushed) }
+            if health.confirmed(positions.flushed) {
+                logger.notice("moved past the event the relay was halted on; streaming", metadata: [
+                    "confirmed_lsn": "\(LSNFormat.string(positions.flushed))",
+                ])
+            }
             metrics.lagBytes.set(Double(lag))
             metrics.confirmedLSN.set(Double(positions.flushed))
             if positions.flushed != lastFlushed || clock.now - lastSent >= settings.statusInterval {

@@ -10,6 +10,8 @@ public struct RelaySettings: Sendable, Hashable {
     /// Events in flight and no broker acknowledgement for this long: report not ready (the
     /// session keeps waiting; the client resends on reconnect).
     public var stallThreshold: Duration
+    /// Dead letter or halt, the dead-letter topic, the size limit.
+    public var invalidEvents: RelayPipeline.InvalidEventHandling
 
     public init(
         table: OutboxTable = OutboxTable(),
@@ -19,7 +21,8 @@ public struct RelaySettings: Sendable, Hashable {
         statusInterval: Duration = .seconds(10),
         shutdownTimeout: Duration = .seconds(30),
         reconnectBackoff: Backoff = Backoff(),
-        stallThreshold: Duration = .seconds(5)
+        stallThreshold: Duration = .seconds(5),
+        invalidEvents: RelayPipeline.InvalidEventHandling? = nil
     ) {
         self.table = table
         self.topicName = topicName
@@ -29,5 +32,6 @@ public struct RelaySettings: Sendable, Hashable {
         self.shutdownTimeout = shutdownTimeout
         self.reconnectBackoff = reconnectBackoff
         self.stallThreshold = stallThreshold
+        self.invalidEvents = invalidEvents ?? RelayPipeline.InvalidEventHandling(slotName: slotName)
     }
 }

@@ -19,7 +19,7 @@ public protocol ReplicationConnector: Sendable {
     func connect() async throws -> ReplicationStart<Source>
     /// How to react to a failure of `connect()` or of the stream. A requirement (not only an
     /// extension method) so the service's generic code calls the connector's own version.
-    func classify(_ error: any Error) -> ReplicationFailureKind
+    func classify(_ error: any Error) -> FailureClass
 }
 
 public struct ReplicationStart<Source: ReplicationSource>: Sendable {
@@ -33,16 +33,6 @@ public struct ReplicationStart<Source: ReplicationSource>: Sendable {
     }
 }
 
-/// How the relay reacts to a failure to start or keep a stream.
-public enum ReplicationFailureKind: Sendable, Hashable {
-    /// Another relay streams from the slot: wait as a standby and retry.
-    case slotBusy
-    /// Retrying cannot help without losing events (slot lost or vanished): stop the relay.
-    case fatal
-    /// Network, restart, broker trouble: reconnect with backoff.
-    case transient
-}
-
 extension ReplicationConnector {
-    public func classify(_ error: any Error) -> ReplicationFailureKind { .transient }
+    public func classify(_ error: any Error) -> FailureClass { FailureClassifier.classify(error) }
 }

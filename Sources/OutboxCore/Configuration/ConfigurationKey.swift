@@ -55,6 +55,9 @@ public struct ConfigurationKey: Sendable {
         .integer("relay.max_in_flight", \.relay.maxInFlight, 1...100_000),
         .seconds("relay.status_interval_seconds", \.relay.statusInterval, 1...3600),
         .seconds("relay.shutdown_timeout_seconds", \.relay.shutdownTimeout, 1...3600),
+        .choice("relay.invalid_event_policy", \.relay.invalidEventPolicy),
+        .string("relay.dead_letter_topic", \.relay.deadLetterTopic, validate: ConfigurationValidation.fixedTopic),
+        .integer("relay.max_event_bytes", \.relay.maxEventBytes, 1024...(1 << 30)),
         .integer("api.worker_id", \.api.workerID, 0...1023),
         .seconds("api.idempotency_key_ttl_seconds", \.api.idempotencyKeyTTL, 1...(365 * 24 * 3600)),
         .integer("api.max_body_bytes", \.api.maxBodyBytes, 1024...(64 * 1024 * 1024)),
@@ -143,14 +146,14 @@ extension ConfigurationKey {
         }, read: { String($0[keyPath: field]) })
     }
 
-    static func choice(
+    static func choice<Choice: RawRepresentable & CaseIterable & Sendable>(
         _ path: String,
-        _ field: WritableKeyPath<OutboxConfiguration, DatabaseSSLMode> & Sendable
-    ) -> ConfigurationKey {
+        _ field: WritableKeyPath<OutboxConfiguration, Choice> & Sendable
+    ) -> ConfigurationKey where Choice.RawValue == String {
         ConfigurationKey(path: path, environmentAliases: [], isSecret: false, apply: { config, raw throws(ConfigurationError) in
             let text = raw.trimmingCharacters(in: .whitespaces).lowercased()
-            guard let value = DatabaseSSLMode(rawValue: text) else {
-                let allowed = DatabaseSSLMode.allCases.map(\.rawValue).joined(separator: ", ")
+            guard let value = Choice(rawValue: text) else {
+                let allowed = Choice.allCases.map(\.rawValue).joined(separator: ", ")
                 throw invalid(path, "'\(raw)' is not one of \(allowed)")
             }
             config[keyPath: field] = value

@@ -29,6 +29,14 @@ enum ConfigurationValidation {
         return nil
     }
 
+    /// A single topic (no placeholder), such as the dead-letter topic.
+    static func fixedTopic(_ value: String) -> String? {
+        if value.contains("{") || value.contains("}") {
+            return "'\(value)' must be one topic, without placeholders"
+        }
+        return topic(value)
+    }
+
     /// Slot and publication names: Postgres identifiers we can use unquoted.
     static func identifier(_ value: String) -> String? {
         let valid = value.count <= 63

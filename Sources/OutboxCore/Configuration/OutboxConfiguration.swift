@@ -41,6 +41,12 @@ public struct OutboxConfiguration: Sendable, Equatable {
         public var maxInFlight: Int = 1000
         public var statusInterval: Duration = .seconds(10)
         public var shutdownTimeout: Duration = .seconds(30)
+        /// What happens to an outbox row that cannot become a message.
+        public var invalidEventPolicy: InvalidEventPolicy = .deadLetter
+        /// Where `dead_letter` sends such rows (a fixed topic, not a template).
+        public var deadLetterTopic: String = "persistent://public/default/outbox-dead-letter"
+        /// Events with a larger payload are invalid (dead-lettered without their payload).
+        public var maxEventBytes: Int = 64 * 1024 * 1024
 
         /// The role the relay's replication connection logs in as.
         public func effectiveReplicationUsername(database: Database) -> String {
@@ -72,6 +78,13 @@ public struct OutboxConfiguration: Sendable, Equatable {
     public var log = LogSettings()
 
     public init() {}
+}
+
+/// `dead_letter`: publish the row's columns to the dead-letter topic and go on.
+/// `halt`: stop at the row (health `failed`) until an operator fixes the cause.
+public enum InvalidEventPolicy: String, Sendable, Equatable, CaseIterable {
+    case deadLetter = "dead_letter"
+    case halt
 }
 
 public enum DatabaseSSLMode: String, Sendable, Equatable, CaseIterable {

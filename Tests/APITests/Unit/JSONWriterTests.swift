@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import API
+import OutboxCore
 
 struct JSONWriterTests {
     private func product(name: String = "Lamp", description: String? = nil, cents: Int64 = 1999, category: String? = "home") throws -> Product {

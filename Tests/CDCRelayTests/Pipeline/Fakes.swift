@@ -88,11 +88,11 @@ struct FakePublisherFactory: EventPublisherFactory {
 final class FakeConnector: ReplicationConnector {
     private let state: Mutex<(sources: [FakeReplicationSource], failures: [any Error], connects: Int)>
     let confirmedLSN: UInt64
-    private let classifier: @Sendable (any Error) -> ReplicationFailureKind
+    private let classifier: @Sendable (any Error) -> FailureClass
 
     init(
         sources: [FakeReplicationSource], confirmedLSN: UInt64 = 0, connectFailures: [any Error] = [],
-        classifier: @escaping @Sendable (any Error) -> ReplicationFailureKind = { _ in .transient }
+        classifier: @escaping @Sendable (any Error) -> FailureClass = { FailureClassifier.classify($0) }
     ) {
         state = Mutex((sources, connectFailures, 0))
         self.confirmedLSN = confirmedLSN
@@ -110,7 +110,7 @@ final class FakeConnector: ReplicationConnector {
         return ReplicationStart(source: try next.get(), confirmedLSN: confirmedLSN)
     }
 
-    func classify(_ error: any Error) -> ReplicationFailureKind { classifier(error) }
+    func classify(_ error: any Error) -> FailureClass { classifier(error) }
 
     var connects: Int { state.withLock { $0.connects } }
 }

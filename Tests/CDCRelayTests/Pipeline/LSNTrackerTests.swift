@@ -90,6 +90,31 @@ import Testing
         #expect(tracker.inFlight == 0)
     }
 
+    /// The final status before a restart must cover every transaction acked before the failed one,
+    /// including acks that arrive after the failure; nothing from the failed transaction on.
+    @Test func failureKeepsConfirmingTheAcknowledgedPrefix() throws {
+        var tracker = LSNTracker()
+        let a = try tracker.begin(commitLSN: 100)
+        try tracker.eventSent(in: a)
+        try tracker.commit(commitLSN: 100, endLSN: 110)
+        let b = try tracker.begin(commitLSN: 200)
+        try tracker.eventSent(in: b)
+        try tracker.eventSent(in: b)
+        try tracker.commit(commitLSN: 200, endLSN: 210)
+        let c = try tracker.begin(commitLSN: 300)
+        try tracker.eventSent(in: c)
+        try tracker.commit(commitLSN: 300, endLSN: 310)
+        tracker.eventFailed(in: b)
+        #expect(tracker.confirmedLSN == 0)
+        #expect(try tracker.eventAcked(in: a))
+        #expect(tracker.confirmedLSN == 110)
+        #expect(try tracker.eventAcked(in: b) == false)
+        #expect(try tracker.eventAcked(in: c) == false)
+        #expect(tracker.confirmedLSN == 110)
+        #expect(Self.keepalive(&tracker, 900) == false)
+        #expect(tracker.confirmedLSN == 110)
+    }
+
     @Test func idleKeepaliveConfirmsWALEnd() throws {
         var tracker = LSNTracker(confirmedLSN: 100)
         #expect(Self.keepalive(&tracker, 5000))

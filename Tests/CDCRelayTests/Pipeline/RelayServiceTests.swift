@@ -226,7 +226,7 @@ import Testing
     @Test func lostSlotStopsTheRelayInsteadOfSkippingEvents() async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let connector = FakeConnector(sources: [], connectFailures: [SlotGone()], classifier: { $0 is SlotGone ? .fatal : .transient })
+        let connector = FakeConnector(sources: [], connectFailures: [SlotGone()], classifier: { $0 is SlotGone ? .streamFatal : .transient })
         let service = try RelayService(
             connector: connector, publishers: FakePublisherFactory(make: { FakePublisher() }), settings: Self.settings(), logger: logger)
         let error = await #expect(throws: RelayError.self) { try await service.run() }

@@ -1,19 +1,20 @@
 /// Appends JSON text to a byte array. The API's responses and events have fixed shapes, so they
 /// are written field by field: an order of magnitude cheaper than a generic `JSONEncoder` pass,
 /// which was a tenth of the create path's CPU. Callers write keys in sorted order so every
-/// encoding of a value is byte-identical (POST, GET, replay, event).
-struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+/// encoding of a value is byte-identical (POST, GET, replay, event). The relay writes its
+/// dead-letter documents with it too.
+public struct JSONWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
     private var needsComma: [Bool] = []
 
-    init(capacity: Int = 512) {
+    public init(capacity: Int = 512) {
         bytes.reserveCapacity(capacity)
     }
 
-    mutating func beginObject() { open(UInt8(ascii: "{")) }
-    mutating func endObject() { close(UInt8(ascii: "}")) }
-    mutating func beginArray() { open(UInt8(ascii: "[")) }
-    mutating func endArray() { close(UInt8(ascii: "]")) }
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
 
     private mutating func open(_ bracket: UInt8) {
         separate()
@@ -26,8 +27,15 @@ struct JSONWriter {
         bytes.append(bracket)
     }
 
+    /// Writes `"key":` for a key that is not a literal (escaped like any string).
+    public mutating func dynamicKey(_ key: String) {
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+        valueFollowsKey = true
+    }
+
     /// Writes `"key":`; the value written next belongs to it.
-    mutating func key(_ key: StaticString) {
+    public mutating func key(_ key: StaticString) {
         separate()
         // Keys are our own plain ASCII literals: nothing to escape.
         bytes.append(UInt8(ascii: "\""))
@@ -36,33 +44,33 @@ struct JSONWriter {
         valueFollowsKey = true
     }
 
-    mutating func string(_ value: String) {
+    public mutating func string(_ value: String) {
         separate()
         var value = value
         value.withUTF8 { appendQuoted($0) }
     }
 
-    mutating func string(_ value: String?) {
+    public mutating func string(_ value: String?) {
         if let value { string(value) } else { null() }
     }
 
-    mutating func null() {
+    public mutating func null() {
         separate()
         bytes.append(contentsOf: "null".utf8)
     }
 
     /// An integer or a number already in JSON form (such as an exact price).
-    mutating func number(_ text: String) {
+    public mutating func number(_ text: String) {
         separate()
         bytes.append(contentsOf: text.utf8)
     }
 
-    mutating func number(_ value: some BinaryInteger) {
+    public mutating func number(_ value: some BinaryInteger) {
         number(String(value))
     }
 
     /// Bytes that are already one complete JSON value.
-    mutating func raw(_ json: [UInt8]) {
+    public mutating func raw(_ json: [UInt8]) {
         separate()
         bytes.append(contentsOf: json)
     }
