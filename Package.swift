@@ -137,7 +137,7 @@ let package = Package(
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CDCRelayTests", dependencies: ["CDCRelay", "OutboxCore"]),
+        .testTarget(name: "CDCRelayTests", dependencies: ["CDCRelay", "OutboxCore", "PulsarClient"]),
         .testTarget(
             name: "APITests",
             dependencies: [

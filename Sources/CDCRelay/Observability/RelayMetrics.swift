@@ -46,8 +46,8 @@ public final class RelayMetrics: Sendable {
     /// acked there, by the error code that made them invalid.
     public func deadLettered(reason: String) -> Counter {
         registry.makeCounter(
-            name: "outbox_relay_events_dead_lettered_total", labels: [("reason", reason)],
-            help: "Outbox rows that could not become events, acked on the dead-letter topic")
+            descriptor: Self.named("outbox_relay_events_dead_lettered_total", "Outbox rows that could not become events, acked on the dead-letter topic"),
+            labels: [("reason", reason)])
     }
 
     /// A metric's full name as written (units already in it) and its help text.

@@ -1,3 +1,4 @@
+import OutboxCore
 import Testing
 
 @testable import CDCRelay
@@ -9,8 +10,12 @@ import Testing
         [id.description, type, aggregate, "product.created", "{}", "{}", "2026-11-29 20:08:23+00"].map { .text(Array($0.utf8)) }
     }
 
-    static func makePipeline(topic: String = "persistent://public/default/products") throws -> RelayPipeline {
-        var pipeline = RelayPipeline(table: OutboxTable(), router: try TopicRouter(topicName: topic), confirmedLSN: 10)
+    static func makePipeline(
+        topic: String = "persistent://public/default/products", policy: InvalidEventPolicy = .halt, maxEventBytes: Int = 1 << 20
+    ) throws -> RelayPipeline {
+        var pipeline = RelayPipeline(
+            table: OutboxTable(), router: try TopicRouter(topicName: topic), confirmedLSN: 10,
+            invalidEvents: .init(policy: policy, deadLetterTopic: "persistent://public/default/dlq", maxEventBytes: maxEventBytes, slotName: "s1"))
         _ = try pipeline.receive(.relation(id: 16384, namespace: "public", name: "outbox", columnNames: columns))
         _ = try pipeline.receive(.relation(id: 16390, namespace: "public", name: "products", columnNames: ["id", "name"]))
         return pipeline
@@ -63,19 +68,8 @@ import Testing
             _ = try pipeline.receive(.insert(relationID: 1, values: []))
             Issue.record("expected an error")
         } catch {
-            #expect(error.code == .mapping)
-            #expect(error.mapping?.code == .unknownRelation)
-        }
-    }
-
-    @Test func outboxRelationWithoutRequiredColumnFails() throws {
-        var pipeline = try Self.makePipeline()
-        do {
-            _ = try pipeline.receive(.relation(id: 16384, namespace: "public", name: "outbox", columnNames: ["id", "payload"]))
-            Issue.record("expected an error")
-        } catch {
-            #expect(error.mapping?.code == .missingColumn)
-            #expect(error.mapping?.column == "aggregate_type")
+            #expect(error.code == .unknownRelation)
+            #expect(FailureClassifier.classify(error) == .transient)
         }
     }
 
@@ -89,6 +83,8 @@ import Testing
             Issue.record("expected an error")
         } catch {
             #expect(error.mapping?.code == .invalidTopic)
+            #expect(error.eventID == 2)
+            #expect(error.lsn == 0x3000)
         }
     }
 

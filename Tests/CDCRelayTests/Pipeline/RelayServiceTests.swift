@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import Synchronization
+import PulsarClient
 import Testing
 
 @testable import CDCRelay
@@ -138,10 +139,12 @@ import Testing
             #expect(service.metrics.registry.emitToString().contains("outbox_relay_publish_failures_total 1"))
             // The new session replays from the slot and confirms normally.
             Self.feedTransaction(second, commitLSN: 0x1000, ids: [1, 2], withRelation: true)
-            #expect(await eventually { publishers.withLock { $0.count == 2 && $0[1].sent.count == 2 } })
+            // Event 2 was acked before the failure: this process remembers it and does not send it again.
+            #expect(await eventually { publishers.withLock { $0.count == 2 && $0[1].sent.count == 1 } })
             let secondPublisher = publishers.withLock { $0[1] }
-            #expect(secondPublisher.sent.map(\.sequenceID) == Array(firstPublisher.sent.prefix(2)).map(\.sequenceID))
-            secondPublisher.complete(2)
+            #expect(secondPublisher.sent.map(\.sequenceID) == [firstPublisher.sent[0].sequenceID])
+            #expect(service.metrics.registry.emitToString().contains("outbox_relay_dedup_skips_total 1"))
+            secondPublisher.complete(1)
             #expect(await eventually { second.statuses.last?.flushed == 0x1030 })
         }
     }
@@ -188,19 +191,85 @@ import Testing
         }
     }
 
-    @Test func mappingErrorNeverSkipsTheEvent() async throws {
-        let first = FakeReplicationSource()
-        let second = FakeReplicationSource()
-        let connector = FakeConnector(sources: [first, second], confirmedLSN: 0x500)
+    static func feedUnmappableRow(_ source: FakeReplicationSource) {
+        source.feed.yield(.relation(id: 1, namespace: "public", name: "outbox", columnNames: Self.columns))
+        source.feed.yield(.begin(finalLSN: 0x1000, commitTime: 0, xid: 1))
+        source.feed.yield(.insert(relationID: 1, values: Array(repeating: .text(Array("x".utf8)), count: 7)))
+        source.feed.yield(.commit(commitLSN: 0x1000, endLSN: 0x1030))
+    }
+
+    @Test func haltNeverSkipsTheEventAndStaysFailedOnIt() async throws {
+        let sources = (0..<3).map { _ in FakeReplicationSource() }
+        let connector = FakeConnector(sources: sources, confirmedLSN: 0x500)
+        let publisher = FakePublisher(autoAck: true)
+        var settings = Self.settings()
+        settings.invalidEvents.policy = .halt
+        try await Self.withService(connector: connector, publisher: { publisher }, settings: settings) { service in
+            Self.feedUnmappableRow(sources[0])
+            #expect(await eventually { connector.connects == 2 })
+            #expect(service.health.status == .failed)
+            #expect(service.health.detail?.contains("halted on invalid event at LSN 0/1000") == true)
+            Self.feedUnmappableRow(sources[1])
+            #expect(await eventually { connector.connects == 3 })
+            #expect(service.health.status == .failed, "a retry halts on the same event")
+            #expect(publisher.sent.isEmpty)
+            #expect(sources.allSatisfy { $0.statuses.allSatisfy { $0.flushed == 0x500 } })
+        }
+    }
+
+    @Test func deadLetterPublishesTheRowInItsPlaceAndConfirmsPastIt() async throws {
+        let source = FakeReplicationSource()
+        let connector = FakeConnector(sources: [source], confirmedLSN: 0x500)
         let publisher = FakePublisher(autoAck: true)
         try await Self.withService(connector: connector, publisher: { publisher }) { service in
-            first.feed.yield(.relation(id: 1, namespace: "public", name: "outbox", columnNames: Self.columns))
-            first.feed.yield(.begin(finalLSN: 0x1000, commitTime: 0, xid: 1))
-            first.feed.yield(.insert(relationID: 1, values: Array(repeating: .text(Array("x".utf8)), count: 7)))
-            first.feed.yield(.commit(commitLSN: 0x1000, endLSN: 0x1030))
+            Self.feedUnmappableRow(source)
+            #expect(await eventually { source.statuses.last?.flushed == 0x1030 })
+            #expect(publisher.sent.map(\.topic) == ["persistent://public/default/outbox-dead-letter"])
+            #expect(publisher.sent.first?.properties["dead_letter_reason"] == "invalidInteger")
+            #expect(publisher.sent.first?.properties["slot"] == "test_slot")
+            #expect(service.metrics.registry.emitToString().contains(#"outbox_relay_events_dead_lettered_total{reason="invalidInteger"} 1"#))
+            #expect(service.health.status == .streaming)
+            #expect(service.health.deadLettered == 1)
+            #expect(connector.connects == 1)
+        }
+    }
+
+    /// A broker that refuses a handed-over event for good: the session restarts (final status
+    /// first) and the replay dead-letters that event in WAL order instead of failing on it again.
+    @Test func eventRejectedForGoodIsDeadLetteredByTheNextSession() async throws {
+        let first = FakeReplicationSource()
+        let second = FakeReplicationSource()
+        let publishers = Mutex<[FakePublisher]>([])
+        let connector = FakeConnector(sources: [first, second], confirmedLSN: 0x500)
+        try await Self.withService(
+            connector: connector,
+            publisher: {
+                let publisher = FakePublisher()
+                publishers.withLock { $0.append(publisher) }
+                return publisher
+            }
+        ) { service in
+            Self.feedTransaction(first, commitLSN: 0x1000, ids: [1], withRelation: true)
+            Self.feedTransaction(first, commitLSN: 0x2000, ids: [2, 3])
+            #expect(await eventually { publishers.withLock { $0.first?.sent.count == 3 } })
+            let firstPublisher = publishers.withLock { $0[0] }
+            firstPublisher.complete(1)
+            firstPublisher.complete(1, with: .failure(PulsarClientError(code: .topicNotFound, message: "no such topic")))
+            firstPublisher.complete(1)
             #expect(await eventually { connector.connects == 2 })
-            #expect(publisher.sent.isEmpty)
-            #expect(first.statuses.allSatisfy { $0.flushed == 0x500 })
+            // The final status of the failed session covers the acked prefix.
+            #expect(first.statuses.last?.flushed == 0x1030)
+            Self.feedTransaction(second, commitLSN: 0x2000, ids: [2, 3], withRelation: true)
+            #expect(await eventually { publishers.withLock { $0.count == 2 && $0[1].sent.count == 1 } })
+            let secondPublisher = publishers.withLock { $0[1] }
+            let letter = try #require(secondPublisher.sent.first)
+            #expect(letter.topic == "persistent://public/default/outbox-dead-letter")
+            #expect(letter.sequenceID == firstPublisher.sent[1].sequenceID)
+            #expect(letter.properties["dead_letter_reason"] == "brokerRejected")
+            #expect(letter.properties["original_topic"] == "persistent://public/default/products")
+            secondPublisher.complete(1)
+            #expect(await eventually { second.statuses.last?.flushed == 0x2030 })
+            #expect(service.health.deadLettered == 1)
         }
     }
 
@@ -255,7 +324,7 @@ import Testing
         }
     }
 
-    @Test func permanentPublishFailureMeansNotReadyUntilTheNextSessionStreams() async throws {
+    @Test func publishFailureMeansNotReadyUntilTheNextSessionStreams() async throws {
         let first = FakeReplicationSource()
         let second = FakeReplicationSource()
         let publishers = Mutex<[FakePublisher]>([])
@@ -275,7 +344,7 @@ import Testing
             #expect(await eventually { publishers.withLock { $0.first?.sent.count == 1 } })
             struct TopicTerminated: Error {}
             publishers.withLock { $0[0] }.complete(1, with: .failure(TopicTerminated()))
-            #expect(await eventually { service.health.status == .failed })
+            #expect(await eventually { service.health.status == .reconnecting })
             #expect(service.health.detail?.contains("publishFailed") == true)
             #expect(await eventually { connector.connects == 2 && service.health.status == .streaming })
         }
