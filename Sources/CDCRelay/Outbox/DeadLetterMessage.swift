@@ -117,6 +117,16 @@ public enum DeadLetterMessage {
         return deadLetter
     }
 
+    /// The last resort when the dead-letter topic refused a letter (too large, say): its
+    /// properties with an empty payload and the payload's size.
+    public static func withoutPayload(_ letter: OutboxMessage) -> OutboxMessage {
+        var minimal = letter
+        minimal.properties["payload_bytes"] = String(letter.payload.count)
+        minimal.properties["payload_omitted"] = "true"
+        minimal.payload = []
+        return minimal
+    }
+
     private static let hexDigits = Array("0123456789abcdef")
 
     private static func hexByte(_ byte: UInt8) -> String {

@@ -14,7 +14,13 @@ import Synchronization
 public struct EventMemory: Sendable, Hashable {
     public let capacity: Int
     private var acked: Set<EventPosition> = []
-    private var rejected: [EventPosition: DeadLetterReason] = [:]
+    private var rejected: [EventPosition: Rejection] = [:]
+
+    /// The broker refused an event for good `attempts` times (the event, then its dead letters).
+    public struct Rejection: Sendable, Hashable {
+        public var reason: DeadLetterReason
+        public var attempts: Int
+    }
 
     public init(capacity: Int = 100_000) {
         self.capacity = capacity
@@ -24,14 +30,20 @@ public struct EventMemory: Sendable, Hashable {
 
     public func wasAcked(_ position: EventPosition) -> Bool { acked.contains(position) }
 
-    public func rejection(of position: EventPosition) -> DeadLetterReason? { rejected[position] }
+    public func rejection(of position: EventPosition) -> Rejection? { rejected[position] }
 
     public mutating func acknowledged(_ position: EventPosition) {
         if acked.count < capacity { acked.insert(position) }
     }
 
+    /// The first reason is kept: it is what made the event invalid.
     public mutating func reject(_ position: EventPosition, reason: DeadLetterReason) {
-        if rejected.count < capacity { rejected[position] = reason }
+        if var rejection = rejected[position] {
+            rejection.attempts += 1
+            rejected[position] = rejection
+        } else if rejected.count < capacity {
+            rejected[position] = Rejection(reason: reason, attempts: 1)
+        }
     }
 
     /// Everything in transactions that committed before `confirmedLSN` is confirmed: the slot

@@ -158,10 +158,10 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
             return
         }
         var publication = original
-        if let reason = ledger.withMemory({ $0.rejection(of: original.position) }) {
+        if let rejection = ledger.withMemory({ $0.rejection(of: original.position) }) {
             // Refused for good in an earlier session: dead-letter it (or halt) in WAL order now.
             do {
-                publication = try deadLetter(original, reason: reason)
+                publication = try replacement(for: original, after: rejection)
             } catch {
                 pipeline.withLock { $0.failed(original) }
                 window.release()
@@ -200,9 +200,28 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         }
     }
 
+    /// What to send instead of an event the broker refused before: its dead letter; if that was
+    /// refused too, a dead letter without the payload; if even that was refused, halt (skipping it
+    /// would lose it).
+    private func replacement(for publication: RelayPipeline.Publication, after rejection: EventMemory.Rejection) throws(RelayError) -> RelayPipeline.Publication {
+        let level = rejection.attempts + (publication.deadLetter == nil ? 0 : 1)
+        guard level < 3 else {
+            throw RelayError(
+                code: .invalidEvent, eventID: publication.message.eventID, sequenceID: publication.message.sequenceID,
+                lsn: publication.position.commitLSN,
+                reason: DeadLetterReason(code: "deadLetterRefused", detail: "the dead-letter topic refused it too: \(rejection.reason.detail)"))
+        }
+        var replaced = try deadLetter(publication, reason: rejection.reason)
+        if level == 2 {
+            replaced.message = DeadLetterMessage.withoutPayload(replaced.message)
+        }
+        return replaced
+    }
+
     /// The dead letter that replaces an event the broker refused; under `halt`, the error.
     private func deadLetter(_ publication: RelayPipeline.Publication, reason: DeadLetterReason) throws(RelayError) -> RelayPipeline.Publication {
         let handling = settings.invalidEvents
+        if publication.deadLetter != nil { return publication }
         guard handling.policy == .deadLetter else {
             throw RelayError(
                 code: .invalidEvent, underlying: RelayPipelineError(code: .mapping, lsn: publication.position.commitLSN),
