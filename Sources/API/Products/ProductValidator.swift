@@ -18,7 +18,9 @@ public enum ProductValidator {
             errors.append(FieldError(field: "name", message: "is required"))
         case .string(let raw)?:
             let trimmed = trimWhitespace(raw)
-            if trimmed.isEmpty {
+            if let problem = StorableText.problem(in: trimmed) {
+                errors.append(FieldError(field: "name", message: problem))
+            } else if trimmed.isEmpty {
                 errors.append(FieldError(field: "name", message: "must not be empty"))
             } else if trimmed.unicodeScalars.count > nameMaxLength {
                 errors.append(FieldError(field: "name", message: "must be at most \(nameMaxLength) characters"))
@@ -83,6 +85,10 @@ public enum ProductValidator {
         case nil, .null?:
             return nil
         case .string(let text)?:
+            if let problem = StorableText.problem(in: text) {
+                errors.append(FieldError(field: field, message: problem))
+                return nil
+            }
             if text.unicodeScalars.count > maxLength {
                 errors.append(FieldError(field: field, message: "must be at most \(maxLength) characters"))
                 return nil

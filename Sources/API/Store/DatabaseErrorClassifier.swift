@@ -2,15 +2,35 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// Sorts database failures into "not reachable now" (503, retry later) and everything else (500,
-/// never detailed to the client).
+/// Sorts database failures into "not reachable now" (503, retry later), "the database refused a
+/// value of the request" (422: a data exception or a check the validator did not foresee; the
+/// request changed nothing) and everything else (500, never detailed to the client).
 enum DatabaseErrorClassifier {
     static func apiError(for error: any Error, retryAfterSeconds: Int) -> APIError {
         if let error = error as? APIError { return error }
         if isUnavailable(error) {
             return .databaseUnavailable(retryAfterSeconds: retryAfterSeconds, underlying: error)
         }
+        if let state = sqlState(of: error), isRefusedValue(sqlState: state) {
+            return APIError(
+                .validationFailed,
+                detail: "The database refused a value of this request; nothing was written.",
+                fieldErrors: [FieldError(field: "", message: "a value is not storable (SQLSTATE \(state))")],
+                underlying: error)
+        }
         return .internalError(underlying: error)
+    }
+
+    static func sqlState(of error: any Error) -> String? {
+        if let error = error as? PostgresServerError { return error.sqlState }
+        if let error = error as? PSQLError, error.code == .server { return error.serverInfo?[.sqlState] }
+        return nil
+    }
+
+    /// Class 22 (data exception: untranslatable character, value too long, out of range...),
+    /// 23502 (not null) and 23514 (check): the request's data, not the server, is at fault.
+    static func isRefusedValue(sqlState state: String) -> Bool {
+        state.hasPrefix("22") || state == "23502" || state == "23514"
     }
 
     /// The API's error for a failed database operation, logged as a warning unless the caller was

@@ -83,6 +83,9 @@ struct ProductsAPITests {
                     (#"{"name":"a","price":1,"stock":1}"#, [.contentType: "text/plain"], .unsupportedMediaType, nil),
                     (#"{"name":"a","price":1,"stock":1}"#, [:], .unsupportedMediaType, nil),
                     (big, TestApp.jsonHeaders, .contentTooLarge, nil),
+                    (#"{"name":"a\u0000b","price":1,"stock":1}"#, TestApp.jsonHeaders, .unprocessableContent, "name"),
+                    (#"{"name":"a","description":"x\u0000","price":1,"stock":1}"#, TestApp.jsonHeaders, .unprocessableContent, "description"),
+                    (#"{"name":"a","category":"\u0000","price":1,"stock":1}"#, TestApp.jsonHeaders, .unprocessableContent, "category"),
                     (#"{"name":"a","price":1,"stock":1}"#, TestApp.headers([("Idempotency-Key", String(repeating: "k", count: 256))]), .badRequest, "Idempotency-Key"),
                 ]
                 for (body, headers, status, field) in cases {

@@ -24,6 +24,32 @@ import OutboxCore
         #expect(draft == ProductDraft(name: "Lamp", description: "desk", price: Price(cents: 1999)!, stock: 3, category: "home"))
     }
 
+    /// Postgres text cannot store NUL: rejected with the field named, never sent to the database.
+    @Test(arguments: ["name", "description", "category"])
+    func nulCharacterIsRejectedWithTheFieldNamed(field: String) throws {
+        var body = ["name": #""a""#, "price": "1", "stock": "1"]
+        body[field] = #""a\u0000b""#
+        let text = "{" + body.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+        guard case .failure(let failure) = try validate(text) else {
+            Issue.record("accepted \(text)")
+            return
+        }
+        #expect(failure.errors.map(\.field) == [field])
+        #expect(failure.errors.first?.message.contains("NUL") == true)
+    }
+
+    @Test func databaseDataErrorsAreTheClientsNotTheServers() {
+        #expect(DatabaseErrorClassifier.isRefusedValue(sqlState: "22P05"))
+        #expect(DatabaseErrorClassifier.isRefusedValue(sqlState: "22021"))
+        #expect(DatabaseErrorClassifier.isRefusedValue(sqlState: "23514"))
+        #expect(!DatabaseErrorClassifier.isRefusedValue(sqlState: "23505"))
+        #expect(!DatabaseErrorClassifier.isRefusedValue(sqlState: "57P01"))
+        let refused = DatabaseErrorClassifier.apiError(
+            for: PostgresServerError(sqlState: "22P05", severity: "ERROR", message: "unsupported Unicode escape sequence"), retryAfterSeconds: 1)
+        #expect(refused.code == .validationFailed)
+        #expect(refused.code.status.code == 422)
+    }
+
     @Test func optionalFieldsMayBeNullOrAbsent() throws {
         let draft = try validate(#"{"name":"x","price":0,"stock":0,"description":null}"#).get()
         #expect(draft.description == nil && draft.category == nil)
