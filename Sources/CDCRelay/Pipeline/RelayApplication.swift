@@ -25,7 +25,7 @@ public struct RelayApplication: Sendable {
         self.logger = logger
         let database = configuration.database
         let relaySettings = configuration.relay
-        let replication = ReplicationConfiguration(
+        var replication = ReplicationConfiguration(
             host: database.host,
             port: database.port,
             user: relaySettings.effectiveReplicationUsername(database: database),
@@ -35,6 +35,9 @@ public struct RelayApplication: Sendable {
             slotName: relaySettings.slotName,
             publicationName: relaySettings.publicationName
         )
+        replication.sslRootCert = database.sslRootCert
+        replication.sslCert = database.sslCert
+        replication.sslKey = database.sslKey
         var pulsarConfiguration = PulsarClientConfiguration(serviceURL: configuration.pulsar.uri)
         pulsarConfiguration.authToken = configuration.pulsar.token.flatMap { $0.isEmpty ? nil : $0 }
         pulsarConfiguration.tlsTrustCertificatesFile = configuration.pulsar.tlsTrustCertificatesFile
@@ -121,9 +124,8 @@ public struct RelayApplication: Sendable {
     static func conninfo(_ database: OutboxConfiguration.Database) -> String {
         var pairs: [(key: String, value: String)] = [
             ("host", database.host), ("port", String(database.port)), ("user", database.username),
-            ("dbname", database.database), ("sslmode", database.sslMode.rawValue), ("connect_timeout", "10"),
-            ("application_name", "cdc-relay-monitor"),
-        ]
+            ("dbname", database.database), ("connect_timeout", "10"), ("application_name", "cdc-relay-monitor"),
+        ] + database.libpqTLSParameters
         if let password = database.password { pairs.append(("password", password)) }
         return LibPQConninfo.make(pairs)
     }

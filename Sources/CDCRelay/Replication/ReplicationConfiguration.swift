@@ -7,8 +7,12 @@ public struct ReplicationConfiguration: Sendable {
     public var user: String
     public var password: String?
     public var database: String
-    /// libpq `sslmode`: "disable", "prefer", "require" (or the verify modes).
+    /// libpq `sslmode`: "disable", "prefer", "require", "verify-ca" or "verify-full".
     public var sslMode: String
+    /// libpq `sslrootcert`, `sslcert`, `sslkey` (PEM files), when set.
+    public var sslRootCert: String? = nil
+    public var sslCert: String? = nil
+    public var sslKey: String? = nil
     public var slotName: String
     public var publicationName: String
     /// pgoutput `proto_version`: 1 or 2 (this client never asks for streaming).
@@ -75,6 +79,9 @@ public struct ReplicationConfiguration: Sendable {
         if let password {
             pairs.insert(("password", password), at: 3)
         }
+        if let sslRootCert { pairs.append(("sslrootcert", sslRootCert)) }
+        if let sslCert { pairs.append(("sslcert", sslCert)) }
+        if let sslKey { pairs.append(("sslkey", sslKey)) }
         return LibPQConninfo.make(pairs)
     }
 

@@ -20,6 +20,11 @@ public struct OutboxConfiguration: Sendable, Equatable {
         public var password: String? = nil
         public var database: String = "app"
         public var sslMode: DatabaseSSLMode = .disable
+        /// CA certificates (PEM) that `verify-ca` / `verify-full` trust; nil: the system's roots.
+        public var sslRootCert: String? = nil
+        /// Client certificate and key (PEM) for certificate authentication (mTLS).
+        public var sslCert: String? = nil
+        public var sslKey: String? = nil
         public var poolSize: Int = 20
     }
 
@@ -87,10 +92,18 @@ public enum InvalidEventPolicy: String, Sendable, Equatable, CaseIterable {
     case halt
 }
 
+/// The libpq meaning everywhere (the API's pool, the relay's libpq connections): `prefer` and
+/// `require` encrypt without verifying the server; `verify-ca` checks the certificate chain
+/// against `database.ssl_root_cert`; `verify-full` also checks the host name. Use `verify-full`.
 public enum DatabaseSSLMode: String, Sendable, Equatable, CaseIterable {
     case disable
     case prefer
     case require
+    case verifyCA = "verify-ca"
+    case verifyFull = "verify-full"
+
+    /// Encryption is mandatory (no plaintext fallback).
+    public var requiresEncryption: Bool { self != .disable && self != .prefer }
 }
 
 extension OutboxConfiguration: CustomStringConvertible {

@@ -39,13 +39,13 @@ struct TestDatabase: Sendable {
         )
     }
 
-    static func configuration(host: String, port: Int, searchPath: String?) throws -> PostgresClient.Configuration {
+    static func configuration(host: String, port: Int, searchPath: String?, tls: PostgresClient.Configuration.TLS = .disable) throws -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port,
             username: try TestStack.require("DATABASE_USERNAME"),
             password: TestStack.environment["DB_PASSWORD"],
             database: try TestStack.require("DATABASE_DATABASE"),
-            tls: .disable
+            tls: tls
         )
         if let searchPath { configuration.options.additionalStartupParameters = [("search_path", searchPath)] }
         configuration.options.connectTimeout = .seconds(2)
@@ -54,15 +54,16 @@ struct TestDatabase: Sendable {
     }
 
     /// Creates the schema, runs `body` with both clients running, drops the schema afterwards.
+    /// `tls` applies to `client` (the API's pool); the admin connection stays plain.
     static func with<T: Sendable>(
-        host: String? = nil, port: Int? = nil,
+        host: String? = nil, port: Int? = nil, tls: PostgresClient.Configuration.TLS = .disable,
         _ body: @Sendable (TestDatabase) async throws -> T
     ) async throws -> T {
         let host = try host ?? TestStack.require("DATABASE_HOST")
         guard let port = try port ?? Int(TestStack.require("DATABASE_PORT")) else { throw TestStack.Missing(variable: "DATABASE_PORT") }
         let schema = "api_test_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
         let admin = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: nil), backgroundLogger: logger)
-        let client = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: schema), backgroundLogger: logger)
+        let client = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: schema, tls: tls), backgroundLogger: logger)
         let database = TestDatabase(
             schema: schema, client: client, admin: admin,
             writerConnection: try writerSettings(host: host, port: port, searchPath: schema)

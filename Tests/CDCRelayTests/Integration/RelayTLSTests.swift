@@ -1,0 +1,52 @@
+import Foundation
+import OutboxCore
+import Testing
+
+@testable import CDCRelay
+
+/// The relay's libpq connections (replication and monitor) under `database.ssl_mode`, against
+/// the stack's Postgres and its own CA: the same meaning as the API's pool.
+@Suite(.serialized, .enabled(if: RelayTestStack.shouldRun), .timeLimit(.minutes(3)))
+struct RelayTLSTests {
+    static func configuration(_ fixture: RelayFixture, mode: DatabaseSSLMode, rootCert: String?) -> OutboxConfiguration {
+        var configuration = fixture.configuration()
+        configuration.database.sslMode = mode
+        configuration.database.sslRootCert = rootCert
+        return configuration
+    }
+
+    @Test func verifyFullStreamsOverEncryptedConnections() async throws {
+        let fixture = try RelayFixture()
+        defer { fixture.cleanUp() }
+        let collector = try PulsarCollector(topic: fixture.topic)
+        defer { collector.stop() }
+        let ca = try #require(RelayTestStack.environment["STACK_PG_CA"])
+        let relay = try InProcessRelay(fixture, configuration: Self.configuration(fixture, mode: .verifyFull, rootCert: ca))
+        try await relay.startAndWaitUntilStreaming()
+        try fixture.insert(firstID: 1, count: 10)
+        #expect(Set(await collector.waitForDistinctEvents(10, timeout: .seconds(30)).map(\.eventID)).count == 10)
+        // The walsender connection is encrypted; the monitor (a short connection every 15 s) is
+        // given the same TLS parameters.
+        let sql = """
+            SELECT a.application_name || '=' || s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+            WHERE a.backend_type = 'walsender' AND a.usename = '\(RelayTestStack.replicationUser)';
+            """
+        let walsenders = try SQL.run(sql)
+        #expect(walsenders.contains("cdc-relay=true") && !walsenders.contains("=false"), "\(walsenders)")
+        let monitor = RelayApplication.conninfo(relay.application.configuration.database)
+        #expect(monitor.contains("sslmode='verify-full'") && monitor.contains("sslrootcert='\(ca)'"), "\(monitor)")
+        try await relay.stop()
+    }
+
+    @Test func verifyFullRefusesAServerItsCADidNotSign() async throws {
+        let fixture = try RelayFixture()
+        defer { fixture.cleanUp() }
+        let wrongCA = try #require(RelayTestStack.environment["STACK_PG_CLIENT_CERT"])
+        let relay = try InProcessRelay(fixture, configuration: Self.configuration(fixture, mode: .verifyFull, rootCert: wrongCA), logLevel: .critical)
+        relay.start()
+        #expect(await waitUntil(timeout: .seconds(20)) { relay.health.status == .reconnecting })
+        #expect(relay.health.detail?.contains("certificate") == true, "\(relay.health.detail ?? "")")
+        #expect(!relay.health.isReady)
+        try await relay.stop()
+    }
+}
