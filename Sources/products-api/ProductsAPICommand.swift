@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
         )
         let app = try ProductsAPI.makeApplication(
             settings: settings, client: serveClient,
-            writerConnection: Self.createWriterSettings(configuration.database), logger: logger
+            writerConnection: try Self.createWriterSettings(configuration.database), logger: logger
         )
         try await app.runService()
     }
@@ -67,13 +67,15 @@ extension Serve {
         return configuration
     }
 
-    /// The create writers' connections; none with TLS, since a writer takes over a plain socket
-    /// (creates then run on the serving pool, still batched).
-    static func createWriterSettings(_ database: OutboxConfiguration.Database) -> CreateWriterSettings? {
-        guard database.sslMode == .disable else { return nil }
+    /// The create writers' connections: plaintext for `disable`, TLS with the pool's verification
+    /// for `require`, `verify-ca` and `verify-full`. Under `prefer` (TLS if the server offers it)
+    /// there are none: creates run batched on the serving pool.
+    static func createWriterSettings(_ database: OutboxConfiguration.Database) throws -> CreateWriterSettings? {
+        guard database.sslMode != .prefer else { return nil }
         return CreateWriterSettings(
             host: database.host, port: database.port, username: database.username,
-            password: database.password, database: database.database
+            password: database.password, database: database.database,
+            tls: database.sslMode == .disable ? nil : try database.tlsConfiguration()
         )
     }
 

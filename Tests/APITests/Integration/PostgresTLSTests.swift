@@ -84,6 +84,49 @@ struct PostgresTLSTests {
         #expect(tls.certificateVerification == .fullVerification)
     }
 
+    /// The create writers under `verify-full`: PostgresNIO's TLS start-up, then the writer's own
+    /// pipelined statements on the encrypted channel.
+    @Test func createWritersRunOverVerifyFull() async throws {
+        let database = try Self.database(.verifyFull, rootCert: Self.stackCA)
+        try await TestDatabase.with(writerTLS: try database.tlsConfiguration()) { db in
+            let application = try TestApp.application(database: db)
+            try await application.test(.router) { client in
+                try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                    for index in 0..<50 {
+                        group.addTask {
+                            try await client.execute(
+                                uri: "/products", method: .post, headers: TestApp.jsonHeaders,
+                                body: TestApp.json(["name": "writer tls \(index)", "price": 2, "stock": 1])
+                            ).status
+                        }
+                    }
+                    for try await status in group { #expect(status == .created) }
+                }
+            }
+            #expect(try await db.count("products") == 50)
+            #expect(try await db.count("outbox") == 50)
+            let rows = try await db.admin.query(
+                "SELECT bool_and(s.ssl), count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'products-api-writer'")
+            for try await (allEncrypted, count) in rows.decode((Bool?, Int64).self) {
+                #expect(count > 0, "the creates went through writer connections")
+                #expect(allEncrypted == true)
+            }
+        }
+    }
+
+    @Test func createWritersRefuseAServerTheirCADidNotSign() async throws {
+        let database = try Self.database(.verifyFull, rootCert: Self.wrongCA)
+        try await TestDatabase.with(writerTLS: try database.tlsConfiguration()) { db in
+            let application = try TestApp.application(database: db, settings: TestApp.settings(databaseTimeout: .seconds(2)))
+            try await application.test(.router) { client in
+                let response = try await client.execute(
+                    uri: "/products", method: .post, headers: TestApp.jsonHeaders, body: TestApp.json(["name": "x", "price": 2, "stock": 1]))
+                #expect(response.status == .serviceUnavailable)
+            }
+            #expect(try await db.count("products") == 0)
+        }
+    }
+
     /// Creates under `verify-full` run on the pool (batched) and are answered after COMMIT.
     @Test func createsOverVerifyFullAreCommittedAndEncrypted() async throws {
         let tls = try Self.database(.verifyFull, rootCert: Self.stackCA).postgresClientConfiguration().tls

@@ -1,3 +1,4 @@
+import NIOSSL
 import Foundation
 import Logging
 import OutboxCore
@@ -31,11 +32,12 @@ struct TestDatabase: Sendable {
     }
 
     /// The create writers' settings, like the pool's of ``configuration(host:port:searchPath:)``.
-    static func writerSettings(host: String, port: Int, searchPath: String) throws -> CreateWriterSettings {
+    static func writerSettings(host: String, port: Int, searchPath: String, tls: TLSConfiguration? = nil) throws -> CreateWriterSettings {
         let pool = try configuration(host: host, port: port, searchPath: searchPath)
         return CreateWriterSettings(
             host: host, port: port, username: pool.username, password: pool.password, database: pool.database ?? "",
-            runtimeParameters: [.init(name: "search_path", value: searchPath)], connectTimeout: pool.options.connectTimeout
+            runtimeParameters: [.init(name: "search_path", value: searchPath)], connectTimeout: pool.options.connectTimeout,
+            tls: tls
         )
     }
 
@@ -56,7 +58,7 @@ struct TestDatabase: Sendable {
     /// Creates the schema, runs `body` with both clients running, drops the schema afterwards.
     /// `tls` applies to `client` (the API's pool); the admin connection stays plain.
     static func with<T: Sendable>(
-        host: String? = nil, port: Int? = nil, tls: PostgresClient.Configuration.TLS = .disable,
+        host: String? = nil, port: Int? = nil, tls: PostgresClient.Configuration.TLS = .disable, writerTLS: TLSConfiguration? = nil,
         _ body: @Sendable (TestDatabase) async throws -> T
     ) async throws -> T {
         let host = try host ?? TestStack.require("DATABASE_HOST")
@@ -66,7 +68,7 @@ struct TestDatabase: Sendable {
         let client = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: schema, tls: tls), backgroundLogger: logger)
         let database = TestDatabase(
             schema: schema, client: client, admin: admin,
-            writerConnection: try writerSettings(host: host, port: port, searchPath: schema)
+            writerConnection: try writerSettings(host: host, port: port, searchPath: schema, tls: writerTLS)
         )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await admin.run() }

@@ -1,9 +1,11 @@
+import NIOSSL
 import OutboxCore
 
-/// Where the create writers connect. Authentication is libpq's (every method it supports); the
-/// connection must be unencrypted, because after start-up the writer speaks the protocol on the
-/// socket itself (see ``PipelinedWriterConnection``). With TLS configured, run without writers.
-public struct CreateWriterSettings: Sendable, Equatable {
+/// Where the create writers connect. Without TLS, libpq opens the connection (every
+/// authentication method it supports) and the writer takes over the socket; with TLS,
+/// PostgresNIO performs the TLS handshake and authentication on a channel of ours, and the
+/// writer then speaks on top of the TLS handler (see ``PipelinedWriterConnection``).
+public struct CreateWriterSettings: Sendable {
     public var host: String
     public var port: Int
     public var username: String
@@ -12,6 +14,8 @@ public struct CreateWriterSettings: Sendable, Equatable {
     /// Sent as `-c name=value` start-up options (e.g. `search_path`, `statement_timeout`).
     public var runtimeParameters: [RuntimeParameter]
     public var connectTimeout: Duration
+    /// TLS settings (with `database.ssl_mode`'s verification) or nil for a plaintext connection.
+    public var tls: TLSConfiguration?
 
     public struct RuntimeParameter: Sendable, Equatable {
         public var name: String
@@ -25,8 +29,10 @@ public struct CreateWriterSettings: Sendable, Equatable {
 
     public init(
         host: String, port: Int, username: String, password: String?, database: String,
-        runtimeParameters: [RuntimeParameter] = [], connectTimeout: Duration = .seconds(10)
+        runtimeParameters: [RuntimeParameter] = [], connectTimeout: Duration = .seconds(10),
+        tls: TLSConfiguration? = nil
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.username = username

@@ -16,14 +16,19 @@ import Musl
 /// pipelined; each finishes in order.
 ///
 /// libpq's own handle stays open, untouched, until the channel closes: finishing it earlier would
-/// send Terminate on the shared socket.
+/// send Terminate on the shared socket. With TLS the start-up is PostgresNIO's instead (see
+/// ``WriterChannelOpener``); the statements, their encoding and the state machine are the same.
 final class PipelinedWriterConnection: Sendable {
     private let channel: any Channel
-    private let session: LibPQSession
+    /// What opened the connection (libpq's handle, or PostgresNIO's), kept as long as the channel.
+    private let opener: any Sendable
+    /// Where statements enter the pipeline when it is not the channel's tail (TLS).
+    private let entry: NIOLoopBound<ChannelHandlerContext>?
 
-    private init(channel: any Channel, session: LibPQSession) {
+    private init(channel: any Channel, opener: any Sendable, entry: NIOLoopBound<ChannelHandlerContext>? = nil) {
         self.channel = channel
-        self.session = session
+        self.opener = opener
+        self.entry = entry
     }
 
     var eventLoop: any EventLoop { channel.eventLoop }
@@ -34,6 +39,27 @@ final class PipelinedWriterConnection: Sendable {
         _ settings: CreateWriterSettings, on eventLoop: any EventLoop,
         prepare statementName: String, sql: String, parameterTypes: [FrontendMessageEncoder.ArrayType]
     ) async throws -> PipelinedWriterConnection {
+        let connection: PipelinedWriterConnection
+        if let tls = settings.tls {
+            let opened = try await WriterChannelOpener.openTLS(settings, tls: tls, on: eventLoop)
+            connection = PipelinedWriterConnection(channel: opened.channel, opener: opened.handshake, entry: opened.entry)
+        } else {
+            connection = try await adoptLibPQSocket(settings, on: eventLoop)
+        }
+        var parse = connection.allocator.buffer(capacity: sql.utf8.count + 64)
+        FrontendMessageEncoder.parseAndSync(statementName: statementName, sql: sql, parameterTypes: parameterTypes, into: &parse)
+        do {
+            _ = try await connection.run(parse)
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    /// libpq connects (its blocking connect runs on NIO's thread pool), then NIO adopts a
+    /// duplicate of the socket.
+    private static func adoptLibPQSocket(_ settings: CreateWriterSettings, on eventLoop: any EventLoop) async throws -> PipelinedWriterConnection {
         let conninfo = settings.conninfo
         let session = try await NIOThreadPool.singleton.runIfActive { try LibPQSession.connect(conninfo) }
         let descriptor = dup(session.socket)
@@ -56,16 +82,7 @@ final class PipelinedWriterConnection: Sendable {
             throw WriterConnectionError(code: .connectFailed, context: "adopting the socket: \(error)")
         }
         channel.closeFuture.whenComplete { _ in session.finish() }
-        let connection = PipelinedWriterConnection(channel: channel, session: session)
-        var parse = channel.allocator.buffer(capacity: sql.utf8.count + 64)
-        FrontendMessageEncoder.parseAndSync(statementName: statementName, sql: sql, parameterTypes: parameterTypes, into: &parse)
-        do {
-            _ = try await connection.run(parse)
-        } catch {
-            connection.close()
-            throw error
-        }
-        return connection
+        return PipelinedWriterConnection(channel: channel, opener: session)
     }
 
     /// Sends one statement's messages (ending with Sync); the future holds the first column of
@@ -74,8 +91,19 @@ final class PipelinedWriterConnection: Sendable {
     /// connection failed.
     func send(_ messages: ByteBuffer) -> EventLoopFuture<ByteBuffer?> {
         let outcome = channel.eventLoop.makePromise(of: ByteBuffer?.self)
-        // A channel closed before the handler saw the write fails only the write's promise.
-        channel.writeAndFlush(PipelinedStatement(bytes: messages, outcome: outcome)).whenFailure { outcome.fail($0) }
+        let statement = PipelinedStatement(bytes: messages, outcome: outcome)
+        guard let entry else {
+            // A channel closed before the handler saw the write fails only the write's promise.
+            channel.writeAndFlush(statement).whenFailure { outcome.fail($0) }
+            return outcome.futureResult
+        }
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { outcome.fail($0) }
+        if channel.eventLoop.inEventLoop {
+            entry.value.writeAndFlush(NIOAny(statement), promise: written)
+        } else {
+            channel.eventLoop.execute { entry.value.writeAndFlush(NIOAny(statement), promise: written) }
+        }
         return outcome.futureResult
     }
 
