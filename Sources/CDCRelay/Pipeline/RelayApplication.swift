@@ -40,6 +40,16 @@ public struct RelayApplication: Sendable {
         replication.sslKey = database.sslKey
         var pulsarConfiguration = PulsarClientConfiguration(serviceURL: configuration.pulsar.uri)
         pulsarConfiguration.authToken = configuration.pulsar.token.flatMap { $0.isEmpty ? nil : $0 }
+        if let path = configuration.pulsar.tokenFile {
+            let file = TokenFile(path: path)
+            // Unreadable at start is a configuration error; later reads fail only that connect.
+            do {
+                _ = try file.read()
+            } catch {
+                throw ConfigurationError(code: .invalidValue, key: "pulsar.token_file", reason: "\(error)")
+            }
+            pulsarConfiguration.authTokenProvider = { try file.read() }
+        }
         pulsarConfiguration.tlsTrustCertificatesFile = configuration.pulsar.tlsTrustCertificatesFile
         pulsarConfiguration.tlsAllowInsecureConnection = configuration.pulsar.tlsAllowInsecureConnection
         // A broker that comes back is found within ~2 s (the client default backs off to 30 s),

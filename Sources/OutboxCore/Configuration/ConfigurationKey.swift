@@ -52,6 +52,7 @@ public struct ConfigurationKey: Sendable {
         .string("pulsar.uri", \.pulsar.uri, validate: ConfigurationValidation.pulsarURI),
         .string("pulsar.topic_name", \.pulsar.topicName, validate: ConfigurationValidation.topic),
         .optionalString("pulsar.token", \.pulsar.token, secret: true),
+        .optionalString("pulsar.token_file", \.pulsar.tokenFile),
         .optionalString("pulsar.tls_trust_certs_file", \.pulsar.tlsTrustCertificatesFile),
         .boolean("pulsar.tls_allow_insecure_connection", \.pulsar.tlsAllowInsecureConnection),
         .string("relay.slot_name", \.relay.slotName, validate: ConfigurationValidation.identifier),

@@ -33,6 +33,8 @@ public struct OutboxConfiguration: Sendable, Equatable {
         /// A single topic, or a template containing `{aggregate_type}`.
         public var topicName: String = "persistent://public/default/products"
         public var token: String? = nil
+        /// A file holding the token, read on every connect and AUTH_CHALLENGE; wins over `token`.
+        public var tokenFile: String? = nil
         public var tlsTrustCertificatesFile: String? = nil
         public var tlsAllowInsecureConnection: Bool = false
     }
