@@ -196,7 +196,7 @@ final class PartitionProducer: Sendable {
             }
             let sequenceID = state.machine.assignSequenceID(explicit: message.sequenceID)
             // A message that may need chunking bypasses batching; chunks are never batched.
-            let mayChunk = options.chunking && message.payload.readableBytes > state.maxMessageSize - PulsarFrameConstants.framePadding
+            let mayChunk = options.chunking && message.payload.readableBytes > state.maxMessageSize
             if let batching = options.batching, !mayChunk {
                 var outcome = BatchOutcome()
                 defer {
