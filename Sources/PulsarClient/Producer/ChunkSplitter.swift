@@ -2,7 +2,7 @@
 ///
 /// Every chunk carries the whole metadata again, so a chunk's payload is the broker's maximum
 /// message size minus the worst-case size of one chunk frame's headers; a chunk frame then
-/// never exceeds the limit (the broker's 10 KiB frame padding is left as spare).
+/// never exceeds the limit.
 struct ChunkSplitter: Sendable, Hashable {
     /// Payload bytes per chunk (the last one may be shorter).
     let chunkSize: Int

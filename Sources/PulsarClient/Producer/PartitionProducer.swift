@@ -310,7 +310,7 @@ final class PartitionProducer: Sendable {
         } catch {
             return failAll(error)
         }
-        guard frame.readableBytes <= state.maxMessageSize + PulsarFrameConstants.framePadding else {
+        guard frame.readableBytes <= state.maxMessageSize else {
             return failAll(PulsarClientError(
                 code: .messageTooLarge,
                 message: "batch of \(items.count) message(s), \(frame.readableBytes) bytes, exceeds the broker limit of \(state.maxMessageSize)"))

@@ -14,20 +14,22 @@ struct SendFrameBuilder {
         return encode(fields, payload: payload)
     }
 
-    /// The SEND frame(s) of one message: one frame when it fits the broker's limit (plus the
-    /// frame padding brokers allow); otherwise, with `chunking`, one frame per chunk, all with the
-    /// same sequence id and uuid. Without chunking a message that does not fit fails.
+    /// The SEND frame(s) of one message: one frame when it fits the broker's limit; otherwise,
+    /// with `chunking`, one frame per chunk, all with the same sequence id and uuid. Without
+    /// chunking a message that does not fit fails. The whole frame must fit `maxMessageSize`: a
+    /// broker refuses a bigger one (pulsar-lite answers SEND_ERROR NotAllowed up to 10 KiB above
+    /// it, which would close the producer, and drops the connection beyond).
     func frames(
         _ message: PulsarOutgoingMessage, sequenceID: UInt64, publishTime: UInt64, maxMessageSize: Int, chunking: Bool
     ) throws(PulsarClientError) -> [ByteBuffer] {
         var fields = fields(for: message, sequenceID: sequenceID, publishTime: publishTime)
         let payload = try compressIfNeeded(message.payload, fields: &fields)
         let singleSize = encode(fields, payload: ByteBuffer()).readableBytes + payload.readableBytes
-        if singleSize <= maxMessageSize + PulsarFrameConstants.framePadding {
+        if singleSize <= maxMessageSize {
             return [encode(fields, payload: payload)]
         }
         guard chunking else {
-            throw PulsarClientError(code: .messageTooLarge, message: "message of \(message.payload.readableBytes) bytes exceeds the broker limit of \(maxMessageSize)")
+            throw PulsarClientError(code: .messageTooLarge, message: "message of \(message.payload.readableBytes) bytes (a \(singleSize)-byte frame) exceeds the broker limit of \(maxMessageSize)")
         }
         guard payload.readableBytes <= Int(Int32.max) else {
             throw PulsarClientError(code: .messageTooLarge, message: "message of \(payload.readableBytes) bytes is too large even for chunking")

@@ -51,6 +51,20 @@ import Testing
         #expect(frame.payload?.metadata.hasNumChunksFromMsg == false)
     }
 
+    /// The whole frame (length prefix included) must fit the limit: one byte more is chunked.
+    @Test func theLimitIsTheWholeFrame() throws {
+        let builder = SendFrameBuilder(producerID: 1, producerName: "p", compression: .none)
+        let overhead = try builder.single(PulsarOutgoingMessage(payload: payload(0)), sequenceID: 5, publishTime: 9).readableBytes
+        let fitting = try builder.frames(PulsarOutgoingMessage(payload: payload(4096 - overhead)), sequenceID: 5, publishTime: 9, maxMessageSize: 4096, chunking: true)
+        #expect(fitting.count == 1 && fitting[0].readableBytes == 4096)
+        let above = try builder.frames(PulsarOutgoingMessage(payload: payload(4097 - overhead)), sequenceID: 5, publishTime: 9, maxMessageSize: 4096, chunking: true)
+        #expect(above.count == 2)
+        #expect(above.allSatisfy { $0.readableBytes <= 4096 })
+        #expect(throws: PulsarClientError.self) {
+            try builder.frames(PulsarOutgoingMessage(payload: payload(4097 - overhead)), sequenceID: 5, publishTime: 9, maxMessageSize: 4096, chunking: false)
+        }
+    }
+
     @Test func withoutChunkingATooLargeMessageFails() {
         let builder = SendFrameBuilder(producerID: 1, producerName: "p", compression: .none)
         #expect(throws: PulsarClientError.self) {
@@ -66,13 +80,13 @@ import Testing
     @Test func chunksCarryTheWholeMetadataOneSequenceIDAndFitTheLimit() throws {
         let maxSize = 4096
         let builder = SendFrameBuilder(producerID: 7, producerName: "chunker", compression: .none)
-        let original = payload(maxSize * 5 + 123 + PulsarFrameConstants.framePadding)
+        let original = payload(maxSize * 5 + 123)
         let message = PulsarOutgoingMessage(payload: original, key: "k", properties: ["b": "2", "a": "1"], eventTime: 77)
         let frames = try builder.frames(message, sequenceID: 41, publishTime: 1_700_000_000_000, maxMessageSize: maxSize, chunking: true)
         #expect(frames.count > 5)
         var joined = ByteBuffer()
         for (index, bytes) in frames.enumerated() {
-            #expect(bytes.readableBytes - 4 <= maxSize, "chunk frame \(index) is \(bytes.readableBytes) bytes")
+            #expect(bytes.readableBytes <= maxSize, "chunk frame \(index) is \(bytes.readableBytes) bytes")
             let frame = try decode(bytes)
             #expect(frame.command.send.sequenceID == 41)
             #expect(frame.command.send.isChunk)
