@@ -267,28 +267,6 @@ final class PartitionProducer: Sendable {
         if let flushOn { flushOn.execute { self.flushBatch() } }
     }
 
-    private struct BatchOutcome {
-        var drainOn: PulsarConnection?
-        var failed: [(Completion, PulsarClientError)] = []
-        var resolution: Machine.Resolution?
-
-        mutating func absorb(_ other: BatchOutcome) {
-            drainOn = drainOn ?? other.drainOn
-            failed += other.failed
-            resolution = Self.merge(resolution, other.resolution)
-        }
-
-        static func merge(_ first: Machine.Resolution?, _ second: Machine.Resolution?) -> Machine.Resolution? {
-            guard var merged = first else { return second }
-            guard let more = second else { return merged }
-            merged.succeeded += more.succeeded
-            merged.failed += more.failed
-            merged.resumeWaiters += more.resumeWaiters
-            merged.resolvedTotal = max(merged.resolvedTotal, more.resolvedTotal)
-            return merged
-        }
-    }
-
     /// Turns the open batch into one SEND entry (to be completed outside the lock).
     private func closeBatch(_ state: inout LockedState, now: NIODeadline, publishTime: UInt64) -> BatchOutcome {
         state.batchTimer?.cancel()
