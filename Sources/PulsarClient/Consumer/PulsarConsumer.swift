@@ -305,6 +305,8 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
             "chunks": "\(discard.chunkIDs.map(\.description).joined(separator: ","))", "disposition": "\(discard.disposition)",
         ]
         switch discard.reason {
+        case .tooManyPendingMessages, .tooManyPendingBytes where discard.disposition == .redeliver:
+            logger.warning("chunked message dropped to stay within the reassembly limits, asked for again", metadata: metadata)
         case .expired, .tooManyPendingMessages, .tooManyPendingBytes, .messageTooLarge, .malformed:
             logger.error("chunked message dropped before it was complete", metadata: metadata)
         case .brokenSequence:

@@ -117,9 +117,13 @@ import Testing
         let third = reassembler.receive(Self.chunk("c", 0, of: 2, text: "cccc", entry: 3), now: t0)
         #expect(third.discarded == [.init(uuid: "a", chunkIDs: [Self.id(1)], disposition: .redeliver, reason: .tooManyPendingMessages)])
         #expect(reassembler.pendingMessages == 2)
-        // "a" is gone: its second chunk is an orphan, "b" still completes.
-        #expect(reassembler.receive(Self.chunk("a", 1, of: 2, text: "aaaa", entry: 4), now: t0).discarded.map(\.reason) == [.brokenSequence])
+        // "a" is gone: its second chunk is asked for again too, so "a" comes back whole.
+        let orphan = reassembler.receive(Self.chunk("a", 1, of: 2, text: "aaaa", entry: 4), now: t0)
+        #expect(orphan.discarded == [.init(uuid: "a", chunkIDs: [Self.id(4)], disposition: .redeliver, reason: .tooManyPendingMessages)])
         #expect(reassembler.receive(Self.chunk("b", 1, of: 2, text: "bbbb", entry: 5), now: t0).completed != nil)
+        // Redelivered in order, "a" completes.
+        _ = reassembler.receive(Self.chunk("a", 0, of: 2, text: "aaaa", entry: 1), now: t0)
+        #expect(reassembler.receive(Self.chunk("a", 1, of: 2, text: "aaaa", entry: 4), now: t0).completed?.chunkIDs == [Self.id(1), Self.id(4)])
     }
 
     @Test func theByteLimitDropsTheOldestAndCanAcknowledgeIt() {
@@ -154,6 +158,9 @@ import Testing
         #expect(outcome.discarded == [.init(uuid: "old", chunkIDs: [Self.id(1)], disposition: .acknowledge, reason: .expired)])
         #expect(outcome.completed.map { String(buffer: $0.payload) } == "nnnn")
         #expect(reassembler.pendingMessages == 0)
+        // The rest of the expired message arriving late is acknowledged as well.
+        let late = reassembler.receive(Self.chunk("old", 1, of: 2, text: "oooo", entry: 4), now: t0 + .seconds(61))
+        #expect(late.discarded == [.init(uuid: "old", chunkIDs: [Self.id(4)], disposition: .acknowledge, reason: .expired)])
     }
 
     @Test func malformedChunkMetadataIsRefused() {

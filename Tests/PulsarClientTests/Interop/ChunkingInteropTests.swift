@@ -174,6 +174,48 @@ struct ChunkingInteropTests {
         await rawClient.shutdown()
     }
 
+    /// Three chunked messages interleaved on the broker, a consumer that may hold only two
+    /// incomplete ones: the oldest is dropped and asked for again, and still arrives whole.
+    @Test("over the pending-message limit the oldest is redelivered and arrives whole", .timeLimit(.minutes(2)))
+    func overTheLimitRedelivers() async throws {
+        let url = try InteropStack.requireURL()
+        let topic = InteropStack.uniqueTopic("chunk-limit-redeliver")
+        let rawClient = try InteropStack.makeClient(url: url)
+        let client = try InteropStack.makeClient(url: url)
+        do {
+            let raw = try await RawProducer.create(client: rawClient, topic: topic, name: "raw-interleaved")
+            let maxSize = 64 * 1024
+            let size = maxSize + 20_000
+            let messages = try (0..<3).map { index in
+                try raw.builder.frames(Self.message(size: size, seed: UInt64(30 + index)), sequenceID: UInt64(index),
+                                       publishTime: 1, maxMessageSize: maxSize, chunking: true)
+            }
+            #expect(messages.allSatisfy { $0.count == 2 })
+            raw.write(messages.map { $0[0] } + messages.map { $0[1] })
+            #expect(await raw.nextEvents(6).count == 6)
+
+            let options = ConsumerOptions(subscriptionType: .shared, initialPosition: .earliest, maxPendingChunkedMessages: 2)
+            let consumer = try await client.subscribe(topic: topic, subscription: "bounded", options: options)
+            var seeds: [String] = []
+            for _ in 0..<3 {
+                let message = try #require(try await consumer.receive())
+                let seed = try #require(message.properties["seed"].flatMap(UInt64.init))
+                #expect(message.payload == Self.pattern(size: size, seed: seed))
+                seeds.append("\(seed)")
+                try await consumer.acknowledge(message)
+            }
+            // The two that fit complete first; the dropped oldest follows once redelivered.
+            #expect(seeds == ["31", "32", "30"])
+            try await consumer.close()
+        } catch {
+            await client.shutdown()
+            await rawClient.shutdown()
+            throw error
+        }
+        await client.shutdown()
+        await rawClient.shutdown()
+    }
+
     /// A payload of exactly 5 MiB: the broker refuses it in one SEND (NotAllowed), so with
     /// chunking it goes in two chunks; without, it fails here and the producer keeps working.
     @Test("a payload just at the limit is chunked, or refused by the client without chunking", .timeLimit(.minutes(2)))

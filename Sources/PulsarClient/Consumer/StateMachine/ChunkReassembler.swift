@@ -16,6 +16,8 @@ import NIOCore
 ///   another position: acknowledged (nothing will ever need them);
 /// - a broken sequence (gap, counts that change, orphan chunk without its chunk 0): left
 ///   unacknowledged, so the broker's next redelivery brings the whole message again in order.
+/// Later chunks of a message given up on (expired, dropped, too large) are treated like its
+/// earlier ones, so its chunks are all acknowledged or all asked for again.
 struct ChunkReassembler: Sendable {
     struct Limits: Sendable, Hashable {
         var maxPendingMessages: Int
@@ -83,10 +85,11 @@ struct ChunkReassembler: Sendable {
     private var pending: [String: Pending] = [:]
     /// Uuids of incomplete messages, oldest first (the eviction order).
     private var order: [String] = []
-    /// Messages refused as too large: their later chunks are refused the same way without
-    /// logging a broken sequence each time. Bounded; the oldest are forgotten.
-    private var refused: [String] = []
-    private static let refusedMemory = 64
+    /// Messages given up on (too large, dropped for room, expired) with what was done with their
+    /// chunks: their later chunks get the same treatment, so a message dropped for redelivery is
+    /// redelivered whole and an expired one is acknowledged whole. Bounded; the oldest go first.
+    private var forgotten: [(uuid: String, disposition: Disposition, reason: Reason)] = []
+    private static let forgottenMemory = 64
 
     init(limits: Limits) {
         self.limits = limits
@@ -129,19 +132,19 @@ struct ChunkReassembler: Sendable {
             }
         }
         guard chunk.chunkID == 0 else {
-            if refused.contains(chunk.uuid) {
-                outcome.discarded.append(Discard(uuid: chunk.uuid, chunkIDs: [chunk.id], disposition: tooLargeDisposition, reason: .messageTooLarge))
+            if let earlier = forgotten.last(where: { $0.uuid == chunk.uuid }) {
+                outcome.discarded.append(Discard(uuid: chunk.uuid, chunkIDs: [chunk.id], disposition: earlier.disposition, reason: earlier.reason))
             } else {
                 outcome.discarded.append(Discard(uuid: chunk.uuid, chunkIDs: [chunk.id], disposition: .leave, reason: .brokenSequence))
             }
             return outcome
         }
+        // A first chunk starts the message afresh, whatever happened to it before.
+        forgotten.removeAll { $0.uuid == chunk.uuid }
         guard chunk.totalSize <= limits.maxPendingBytes else {
-            if !refused.contains(chunk.uuid) {
-                refused.append(chunk.uuid)
-                if refused.count > Self.refusedMemory { refused.removeFirst() }
-            }
-            outcome.discarded.append(Discard(uuid: chunk.uuid, chunkIDs: [chunk.id], disposition: tooLargeDisposition, reason: .messageTooLarge))
+            let disposition: Disposition = limits.acknowledgeDroppedMessages ? .acknowledge : .leave
+            remember(chunk.uuid, disposition, .messageTooLarge)
+            outcome.discarded.append(Discard(uuid: chunk.uuid, chunkIDs: [chunk.id], disposition: disposition, reason: .messageTooLarge))
             return outcome
         }
         let dropped: Disposition = limits.acknowledgeDroppedMessages ? .acknowledge : .redeliver
@@ -171,15 +174,23 @@ struct ChunkReassembler: Sendable {
     mutating func reset() {
         pending.removeAll()
         order.removeAll()
+        forgotten.removeAll()
         pendingBytes = 0
     }
 
-    private var tooLargeDisposition: Disposition { limits.acknowledgeDroppedMessages ? .acknowledge : .leave }
+    private mutating func remember(_ uuid: String, _ disposition: Disposition, _ reason: Reason) {
+        forgotten.append((uuid, disposition, reason))
+        if forgotten.count > Self.forgottenMemory { forgotten.removeFirst() }
+    }
 
     private mutating func remove(_ uuid: String, disposition: Disposition, reason: Reason) -> Discard {
         let message = pending.removeValue(forKey: uuid)
         order.removeAll { $0 == uuid }
         pendingBytes -= message?.totalSize ?? 0
+        switch reason {
+        case .expired, .tooManyPendingMessages, .tooManyPendingBytes: remember(uuid, disposition, reason)
+        case .messageTooLarge, .superseded, .duplicate, .brokenSequence, .malformed: break
+        }
         return Discard(uuid: uuid, chunkIDs: message?.ids ?? [], disposition: disposition, reason: reason)
     }
 
