@@ -304,9 +304,11 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
             "topic": "\(topic)", "uuid": "\(discard.uuid)", "reason": "\(discard.reason.rawValue)",
             "chunks": "\(discard.chunkIDs.map(\.description).joined(separator: ","))", "disposition": "\(discard.disposition)",
         ]
-        switch discard.reason {
-        case .tooManyPendingMessages, .tooManyPendingBytes where discard.disposition == .redeliver:
+        if discard.disposition == .redeliver {
             logger.warning("chunked message dropped to stay within the reassembly limits, asked for again", metadata: metadata)
+            return
+        }
+        switch discard.reason {
         case .expired, .tooManyPendingMessages, .tooManyPendingBytes, .messageTooLarge, .malformed:
             logger.error("chunked message dropped before it was complete", metadata: metadata)
         case .brokenSequence:
