@@ -16,9 +16,17 @@ struct ChunkingInteropTests {
     static let sizes = [6_000_000, 30 * 1024 * 1024]
 
     /// Same pattern as official_chunked.py: 8-byte big-endian words `k ^ seed`, cut to `size`.
+    /// Written through raw memory: tens of megabytes byte by byte would hold a cooperative
+    /// thread for seconds in a debug build and starve the suites running alongside.
     static func pattern(size: Int, seed: UInt64) -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: size + 8)
-        for word in 0..<UInt64((size + 7) / 8) { buffer.writeInteger(word ^ seed, endianness: .big) }
+        let words = (size + 7) / 8
+        var buffer = ByteBufferAllocator().buffer(capacity: words * 8)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: words * 8) { raw in
+            for word in 0..<words {
+                raw.storeBytes(of: (UInt64(word) ^ seed).bigEndian, toByteOffset: word * 8, as: UInt64.self)
+            }
+            return words * 8
+        }
         buffer.moveWriterIndex(to: size)
         return buffer
     }
