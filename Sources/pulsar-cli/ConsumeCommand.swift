@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Foundation
 import PulsarClient
 
 #if canImport(Glibc)
@@ -46,6 +47,9 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Receiver queue size (FLOW permits).")
     var receiverQueueSize: Int = 1000
 
+    @Option(name: .long, help: "Write each payload to DIR/<message id>.bin and print its path and size instead of the payload (for large messages).")
+    var payloadDir: String?
+
     func validate() throws {
         guard count >= 0 else { throw ValidationError("-n must be 0 (forever) or positive") }
         guard !subscription.isEmpty else { throw ValidationError("-s SUBSCRIPTION must not be empty") }
@@ -62,7 +66,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         do {
             let consumer = try await client.subscribe(topic: topic, subscription: subscription, options: options)
             // Ctrl-C / SIGTERM cancel the receive loop so the consumer is closed cleanly.
-            let receiving = Task { try await Self.receive(from: consumer, count: count) }
+            let receiving = Task { [payloadDir] in try await Self.receive(from: consumer, count: count, payloadDir: payloadDir) }
             let signals = Self.onInterrupt { receiving.cancel() }
             defer { signals.forEach { $0.cancel() } }
             do {
@@ -78,7 +82,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         if let exit { throw exit }
     }
 
-    private static func receive(from consumer: PulsarConsumer, count: Int) async throws {
+    private static func receive(from consumer: PulsarConsumer, count: Int, payloadDir: String?) async throws {
         var received = 0
         while count == 0 || received < count {
             let message: PulsarMessage?
@@ -91,7 +95,15 @@ struct ConsumeCommand: AsyncParsableCommand {
                 continue
             }
             guard let message else { return }
-            print(MessageJSON.line(for: message))
+            if let payloadDir {
+                let path = "\(payloadDir)/\(message.id).bin"
+                guard FileManager.default.createFile(atPath: path, contents: Data(message.payloadBytes)) else {
+                    throw fail("cannot write \(path)")
+                }
+                print(MessageJSON.line(for: message, payloadFile: path))
+            } else {
+                print(MessageJSON.line(for: message))
+            }
             try await consumer.acknowledge(message.id)
             received += 1
         }

@@ -13,10 +13,15 @@ struct MessageJSON: Encodable {
     var producer_name: String
     var sequence_id: Int64
     var redelivery_count: UInt32
-    var payload: String
-    var payload_encoding: String
+    var payload: String?
+    var payload_encoding: String?
+    var payload_size: Int
+    /// Where the payload was written instead (consume --payload-dir).
+    var payload_file: String?
+    /// Number of chunks of a reassembled chunked message.
+    var chunks: Int?
 
-    init(_ message: PulsarMessage) {
+    init(_ message: PulsarMessage, payloadFile: String? = nil) {
         id = "\(message.id)"
         key = message.key
         properties = message.properties
@@ -25,6 +30,12 @@ struct MessageJSON: Encodable {
         producer_name = message.producerName
         sequence_id = message.sequenceID
         redelivery_count = message.redeliveryCount
+        payload_size = message.payload.readableBytes
+        chunks = message.chunkIDs.isEmpty ? nil : message.chunkIDs.count
+        if let payloadFile {
+            payload_file = payloadFile
+            return
+        }
         let bytes = message.payloadBytes
         if let text = String(validating: bytes, as: UTF8.self) {
             payload = text
@@ -35,10 +46,10 @@ struct MessageJSON: Encodable {
         }
     }
 
-    static func line(for message: PulsarMessage) -> String {
+    static func line(for message: PulsarMessage, payloadFile: String? = nil) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(MessageJSON(message)), let text = String(data: data, encoding: .utf8) else {
+        guard let data = try? encoder.encode(MessageJSON(message, payloadFile: payloadFile)), let text = String(data: data, encoding: .utf8) else {
             return #"{"error":"message could not be encoded"}"#
         }
         return text

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PulsarClient
 
 struct ProduceCommand: AsyncParsableCommand {
@@ -24,8 +25,14 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(name: [.short, .customLong("property")], help: "Property key=value; repeatable.")
     var property: [String] = []
 
+    @Option(name: .customLong("payload-file"), help: "Send this file's bytes as a message (instead of or after the -m messages); repeatable.")
+    var payloadFile: [String] = []
+
+    @Flag(name: .long, help: "Send a message larger than the broker's maximum message size as a chunked message.")
+    var chunking = false
+
     func validate() throws {
-        guard !message.isEmpty else { throw ValidationError("at least one -m MESSAGE is required") }
+        guard !message.isEmpty || !payloadFile.isEmpty else { throw ValidationError("at least one -m MESSAGE or --payload-file PATH is required") }
         guard count >= 1 else { throw ValidationError("-n must be at least 1") }
         for pair in property where !pair.contains("=") {
             throw ValidationError("property '\(pair)' is not key=value")
@@ -38,13 +45,18 @@ struct ProduceCommand: AsyncParsableCommand {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             properties[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
+        var payloads = message.map { Array($0.utf8) }
+        for path in payloadFile {
+            guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read \(path)") }
+            payloads.append(Array(data))
+        }
         let client = connection.makeClient()
         var exit: ExitCode?
         do {
-            let producer = try await client.createProducer(topic: topic)
+            let producer = try await client.createProducer(topic: topic, options: ProducerOptions(chunking: chunking))
             for _ in 0..<count {
-                for text in message {
-                    let id = try await producer.send(PulsarOutgoingMessage(text, key: key, properties: properties))
+                for payload in payloads {
+                    let id = try await producer.send(PulsarOutgoingMessage(payload, key: key, properties: properties))
                     print(#"{"id":"\#(id)"}"#)
                 }
             }

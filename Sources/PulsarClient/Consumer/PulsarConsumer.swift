@@ -290,10 +290,31 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
                     return !inner.reconnecting
                 }
                 if start { Task { await self.reconnectLoop() } }
+            case .chunksDiscarded(let discard):
+                logChunkDiscard(discard)
             case .sendSubscribe, .sendCloseConsumer, .subscribeSucceeded, .subscribeFailed, .closeCompleted:
                 // Handled inline by `subscribe(on:)` and `close()`, which await the broker's answer.
                 break
             }
+        }
+    }
+
+    private func logChunkDiscard(_ discard: ChunkReassembler.Discard) {
+        let metadata: Logger.Metadata = [
+            "topic": "\(topic)", "uuid": "\(discard.uuid)", "reason": "\(discard.reason.rawValue)",
+            "chunks": "\(discard.chunkIDs.map(\.description).joined(separator: ","))", "disposition": "\(discard.disposition)",
+        ]
+        if discard.disposition == .redeliver {
+            logger.warning("chunked message dropped to stay within the reassembly limits, asked for again", metadata: metadata)
+            return
+        }
+        switch discard.reason {
+        case .expired, .tooManyPendingMessages, .tooManyPendingBytes, .messageTooLarge, .malformed:
+            logger.error("chunked message dropped before it was complete", metadata: metadata)
+        case .brokenSequence:
+            logger.warning("chunks out of sequence, waiting for the broker to redeliver them", metadata: metadata)
+        case .superseded, .duplicate:
+            logger.debug("stale chunks skipped", metadata: metadata)
         }
     }
 
@@ -327,7 +348,7 @@ extension PulsarConsumer: PulsarConsumerEventHandler {
                 // A MESSAGE without payload cannot be delivered; treat it like a corrupt one.
                 return inner.machine.corruptMessageReceived(command: command)
             }
-            return inner.machine.messageReceived(command: command, metadata: payload.metadata, body: payload.body)
+            return inner.machine.messageReceived(command: command, metadata: payload.metadata, body: payload.body, now: .now())
         }
     }
 

@@ -16,6 +16,9 @@ public struct PulsarMessage: Sendable, Hashable {
     public var sequenceID: Int64
     /// How many times the broker delivered this message before (0 on first delivery).
     public var redeliveryCount: UInt32
+    /// For a reassembled chunked message, every chunk's id (first to last; `id` is the last
+    /// one's, and acknowledging it acknowledges them all). Empty for an ordinary message.
+    public var chunkIDs: [PulsarMessageID] = []
 
     public init(
         id: PulsarMessageID,

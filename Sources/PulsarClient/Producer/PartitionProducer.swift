@@ -195,7 +195,9 @@ final class PartitionProducer: Sendable {
                 return
             }
             let sequenceID = state.machine.assignSequenceID(explicit: message.sequenceID)
-            if let batching = options.batching {
+            // A message that may need chunking bypasses batching; chunks are never batched.
+            let mayChunk = options.chunking && message.payload.readableBytes > state.maxMessageSize
+            if let batching = options.batching, !mayChunk {
                 var outcome = BatchOutcome()
                 defer {
                     drainOn = outcome.drainOn
@@ -224,28 +226,38 @@ final class PartitionProducer: Sendable {
                 }
                 return
             }
+            if mayChunk, !state.batch.isEmpty {
+                // Keep the order: what is waiting in the open batch goes out before the chunks.
+                let outcome = closeBatch(&state, now: now, publishTime: publishTime)
+                drainOn = outcome.drainOn
+                batchFailures = outcome.failed
+                resolution = outcome.resolution
+            }
             let builder = SendFrameBuilder(producerID: producerID, producerName: state.producerName ?? "", compression: options.compression)
-            let frame: ByteBuffer
+            let frames: [ByteBuffer]
             do throws(PulsarClientError) {
-                frame = try builder.single(message, sequenceID: sequenceID, publishTime: publishTime)
+                frames = try builder.frames(message, sequenceID: sequenceID, publishTime: publishTime,
+                                            maxMessageSize: state.maxMessageSize, chunking: options.chunking)
             } catch {
-                resolution = state.machine.releaseReservation()
+                resolution = BatchOutcome.merge(resolution, state.machine.releaseReservation())
                 failure = error
                 return
             }
-            guard frame.readableBytes <= state.maxMessageSize + PulsarFrameConstants.framePadding else {
-                resolution = state.machine.releaseReservation()
-                failure = PulsarClientError(code: .messageTooLarge, message: "message of \(message.payload.readableBytes) bytes exceeds the broker limit of \(state.maxMessageSize)")
-                return
-            }
-            let entry = Machine.Entry(sequenceID: sequenceID, highestSequenceID: sequenceID, frame: frame, completions: .one(completion), enqueuedAt: now)
-            switch state.machine.enqueue(entry) {
-            case .write(let frame):
-                drainOn = appendToOutbox(&state, frame)
-            case .queued:
-                break
-            case .fail(let error):
-                failure = error
+            // Chunks are separate entries with one sequence id; only the last carries the
+            // completion and the message's slot, so the message completes on the last receipt.
+            for (index, frame) in frames.enumerated() {
+                let completions: Machine.Completions = index == frames.count - 1 ? .one(completion) : .earlierChunk
+                let entry = Machine.Entry(sequenceID: sequenceID, highestSequenceID: sequenceID, frame: frame, completions: completions, enqueuedAt: now)
+                switch state.machine.enqueue(entry) {
+                case .write(let frame):
+                    drainOn = appendToOutbox(&state, frame) ?? drainOn
+                case .queued:
+                    break
+                case .fail(let error):
+                    if index < frames.count - 1 { resolution = BatchOutcome.merge(resolution, state.machine.releaseReservation()) }
+                    failure = error
+                    return
+                }
             }
         }
         if let resolution { complete(resolution) }
@@ -253,27 +265,6 @@ final class PartitionProducer: Sendable {
         for (failedCompletion, error) in batchFailures { failedCompletion(.failure(error)) }
         if let drainOn { drainOn.eventLoop.execute { self.drainOutbox() } }
         if let flushOn { flushOn.execute { self.flushBatch() } }
-    }
-
-    private struct BatchOutcome {
-        var drainOn: PulsarConnection?
-        var failed: [(Completion, PulsarClientError)] = []
-        var resolution: Machine.Resolution?
-
-        mutating func absorb(_ other: BatchOutcome) {
-            drainOn = drainOn ?? other.drainOn
-            failed += other.failed
-            guard let more = other.resolution else { return }
-            guard var merged = resolution else {
-                resolution = more
-                return
-            }
-            merged.succeeded += more.succeeded
-            merged.failed += more.failed
-            merged.resumeWaiters += more.resumeWaiters
-            merged.resolvedTotal = max(merged.resolvedTotal, more.resolvedTotal)
-            resolution = merged
-        }
     }
 
     /// Turns the open batch into one SEND entry (to be completed outside the lock).
@@ -297,7 +288,7 @@ final class PartitionProducer: Sendable {
         } catch {
             return failAll(error)
         }
-        guard frame.readableBytes <= state.maxMessageSize + PulsarFrameConstants.framePadding else {
+        guard frame.readableBytes <= state.maxMessageSize else {
             return failAll(PulsarClientError(
                 code: .messageTooLarge,
                 message: "batch of \(items.count) message(s), \(frame.readableBytes) bytes, exceeds the broker limit of \(state.maxMessageSize)"))
@@ -547,6 +538,8 @@ final class PartitionProducer: Sendable {
         }
         for (entry, data) in resolution.succeeded {
             switch entry.completions {
+            case .earlierChunk:
+                break
             case .one(let completion):
                 completion(.success(PulsarMessageID(ledgerID: data.ledgerID, entryID: data.entryID, partition: partitionIndex, batchIndex: -1)))
             case .many(let completions):

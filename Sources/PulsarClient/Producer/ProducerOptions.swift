@@ -10,13 +10,22 @@ public struct ProducerOptions: Sendable {
     public var batching: BatchingOptions?
     /// Compression of each SEND's payload (single message or whole batch).
     public var compression: CompressionType = .none
+    /// Send a message whose (compressed) payload exceeds the broker's maximum message size as a
+    /// chunked message: several SENDs that consumers reassemble. Off: such a message fails with
+    /// `.messageTooLarge`. Chunked messages are never batched. Consumers need an Exclusive,
+    /// Failover or Key_Shared subscription to see every chunk of a message.
+    public var chunking: Bool = false
 
-    public init(name: String? = nil, sendTimeout: Duration = .seconds(30), maxPendingMessages: Int = 1000, batching: BatchingOptions? = nil, compression: CompressionType = .none) {
+    public init(
+        name: String? = nil, sendTimeout: Duration = .seconds(30), maxPendingMessages: Int = 1000,
+        batching: BatchingOptions? = nil, compression: CompressionType = .none, chunking: Bool = false
+    ) {
         self.name = name
         self.sendTimeout = sendTimeout
         self.maxPendingMessages = maxPendingMessages
         self.batching = batching
         self.compression = compression
+        self.chunking = chunking
     }
 }
 

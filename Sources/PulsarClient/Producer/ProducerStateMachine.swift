@@ -22,9 +22,13 @@ struct ProducerStateMachine<Completion> {
     enum Completions {
         case one(Completion)
         case many([Completion])
+        /// A chunk before the last of a chunked message: its receipt completes nothing and it
+        /// holds no slot (the message's completion and slot sit on its last chunk).
+        case earlierChunk
 
         var count: Int {
             switch self {
+            case .earlierChunk: return 0
             case .one: return 1
             case .many(let list): return list.count
             }
@@ -32,6 +36,7 @@ struct ProducerStateMachine<Completion> {
 
         var all: [Completion] {
             switch self {
+            case .earlierChunk: return []
             case .one(let completion): return [completion]
             case .many(let list): return list
             }

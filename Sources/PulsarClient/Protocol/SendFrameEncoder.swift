@@ -18,6 +18,8 @@ public struct SendFrameFields {
     /// Set for batches (MessageMetadata.num_messages_in_batch).
     public var numMessagesInBatch: Int32?
     public var eventTime: UInt64?
+    /// Set on every chunk of a chunked message (CommandSend.is_chunk and metadata 26-29).
+    public var chunk: ChunkFields?
 
     public init(producerID: UInt64, sequenceID: UInt64, producerName: String, publishTime: UInt64) {
         self.producerID = producerID
@@ -27,12 +29,29 @@ public struct SendFrameFields {
     }
 }
 
+/// Where one chunk sits in its message; `uuid` is shared by every chunk of the message.
+public struct ChunkFields: Sendable, Hashable {
+    public var uuid: String
+    public var chunkID: Int32
+    public var numChunks: Int32
+    /// Size of the whole (compressed) payload the chunks are slices of.
+    public var totalSize: Int32
+
+    public init(uuid: String, chunkID: Int32, numChunks: Int32, totalSize: Int32) {
+        self.uuid = uuid
+        self.chunkID = chunkID
+        self.numChunks = numChunks
+        self.totalSize = totalSize
+    }
+}
+
 public enum SendFrameEncoder {
     public static func write(_ fields: SendFrameFields, payload: ByteBuffer, into buffer: inout ByteBuffer) {
         // CommandSend
         var sendSize = 1 + varintSize(fields.producerID) + 1 + varintSize(fields.sequenceID)
         if fields.numMessages != 1 { sendSize += 1 + varintSize(UInt64(bitPattern: Int64(fields.numMessages))) }
         if let highest = fields.highestSequenceID { sendSize += 1 + varintSize(highest) }
+        if fields.chunk != nil { sendSize += 2 }
         // BaseCommand: type (2 bytes) + field 6 tag + length + CommandSend
         let commandSize = 2 + 1 + varintSize(UInt64(sendSize)) + sendSize
 
@@ -51,6 +70,12 @@ public enum SendFrameEncoder {
         if let count = fields.numMessagesInBatch { metadataSize += 1 + varintSize(UInt64(bitPattern: Int64(count))) }
         if let eventTime = fields.eventTime { metadataSize += 1 + varintSize(eventTime) }
         if let highest = fields.highestSequenceID { metadataSize += 2 + varintSize(highest) }
+        if let chunk = fields.chunk {
+            metadataSize += 2 + lengthDelimitedSize(chunk.uuid.utf8.count)
+            metadataSize += 2 + varintSize(UInt64(bitPattern: Int64(chunk.numChunks)))
+            metadataSize += 2 + varintSize(UInt64(bitPattern: Int64(chunk.totalSize)))
+            metadataSize += 2 + varintSize(UInt64(bitPattern: Int64(chunk.chunkID)))
+        }
 
         let checksummed = 4 + metadataSize + payload.readableBytes
         let totalSize = 4 + commandSize + 2 + 4 + checksummed
@@ -72,6 +97,10 @@ public enum SendFrameEncoder {
         if let highest = fields.highestSequenceID {
             buffer.writeInteger(UInt8(0x30))
             writeVarint(highest, into: &buffer)
+        }
+        if fields.chunk != nil {
+            buffer.writeInteger(UInt8(0x38))  // is_chunk (7)
+            buffer.writeInteger(UInt8(1))
         }
 
         buffer.writeInteger(PulsarFrameConstants.magicCRC32C)
@@ -121,6 +150,22 @@ public enum SendFrameEncoder {
             buffer.writeInteger(UInt8(0xC0))  // highest_sequence_id (24): two-byte tag
             buffer.writeInteger(UInt8(0x01))
             writeVarint(highest, into: &buffer)
+        }
+        if let chunk = fields.chunk {
+            // Fields 26-29, two-byte tags.
+            buffer.writeInteger(UInt8(0xD2))  // uuid (26, LEN)
+            buffer.writeInteger(UInt8(0x01))
+            writeVarint(UInt64(chunk.uuid.utf8.count), into: &buffer)
+            buffer.writeString(chunk.uuid)
+            buffer.writeInteger(UInt8(0xD8))  // num_chunks_from_msg (27)
+            buffer.writeInteger(UInt8(0x01))
+            writeVarint(UInt64(bitPattern: Int64(chunk.numChunks)), into: &buffer)
+            buffer.writeInteger(UInt8(0xE0))  // total_chunk_msg_size (28)
+            buffer.writeInteger(UInt8(0x01))
+            writeVarint(UInt64(bitPattern: Int64(chunk.totalSize)), into: &buffer)
+            buffer.writeInteger(UInt8(0xE8))  // chunk_id (29)
+            buffer.writeInteger(UInt8(0x01))
+            writeVarint(UInt64(bitPattern: Int64(chunk.chunkID)), into: &buffer)
         }
         buffer.writeImmutableBuffer(payload)
         let crc = CRC32C.checksum(buffer, at: checksumStart, length: checksummed) ?? 0

@@ -18,7 +18,8 @@ struct ConsumerStateMachineTests {
         machine.messageReceived(
             command: ConsumerFixtures.command(entry: entry),
             metadata: ConsumerFixtures.metadata(sequenceID: entry),
-            body: ByteBuffer(string: text)
+            body: ByteBuffer(string: text),
+            now: .uptimeNanoseconds(0)
         )
     }
 
@@ -27,7 +28,8 @@ struct ConsumerStateMachineTests {
         return machine.messageReceived(
             command: ConsumerFixtures.command(entry: entry, ackSet: ackSet),
             metadata: ConsumerFixtures.metadata(batchCount: Int32(size)),
-            body: ByteBuffer(bytes: payload)
+            body: ByteBuffer(bytes: payload),
+            now: .uptimeNanoseconds(0)
         )
     }
 
@@ -158,7 +160,7 @@ struct ConsumerStateMachineTests {
     func undecodableMessage() throws {
         var machine = Self.active()
         let bad = ConsumerFixtures.metadata(compression: .zlib, uncompressedSize: 100)
-        _ = machine.messageReceived(command: ConsumerFixtures.command(entry: 5), metadata: bad, body: ByteBuffer(bytes: [9, 9, 9]))
+        _ = machine.messageReceived(command: ConsumerFixtures.command(entry: 5), metadata: bad, body: ByteBuffer(bytes: [9, 9, 9]), now: .uptimeNanoseconds(0))
         _ = Self.plain(&machine, entry: 6, text: "after")
         guard case .deliver(.failure(let error), _) = machine.next() else {
             Issue.record("expected a failure first")

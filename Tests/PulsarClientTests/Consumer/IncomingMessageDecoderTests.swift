@@ -148,7 +148,7 @@ struct IncomingMessageDecoderTests {
         }
     }
 
-    @Test("chunked messages are refused with a typed error")
+    @Test("a lone chunk is refused with a typed error (chunks are reassembled before decoding)")
     func chunked() {
         var metadata = ConsumerFixtures.metadata()
         metadata.numChunksFromMsg = 3

@@ -17,6 +17,8 @@ final class ScriptedBroker: Sendable {
         var sendError: Pulsar_Proto_ServerError?
         /// Never answer a SEND (a broker that stopped acknowledging).
         var ignoreSends = false
+        /// CONNECTED.max_message_size (nil: not sent, clients assume 5 MiB).
+        var maxMessageSize: Int32?
     }
 
     struct Send: Sendable, Equatable {
@@ -25,6 +27,9 @@ final class ScriptedBroker: Sendable {
         var sequenceID: UInt64
         var publishTime: UInt64
         var payload: String
+        /// Set for a chunk: metadata chunk_id, and whether CommandSend.is_chunk was set.
+        var chunkID: Int32? = nil
+        var isChunk = false
     }
 
     struct Recorded: Sendable {
@@ -86,7 +91,7 @@ final class ScriptedBroker: Sendable {
             let command = frame.command
             switch command.type {
             case .connect:
-                reply(FrameFixtures.connected(), context)
+                reply(FrameFixtures.connected(maxMessageSize: broker.script.maxMessageSize), context)
             case .partitionedMetadata:
                 var response = Pulsar_Proto_BaseCommand()
                 response.type = .partitionedMetadataResponse
@@ -124,8 +129,10 @@ final class ScriptedBroker: Sendable {
         private func handleSend(_ send: Pulsar_Proto_CommandSend, _ payload: PulsarFramePayload?, _ context: ChannelHandlerContext) {
             let round = broker.recorded.withLockedValue { state -> Int in
                 let round = state.producerEpochs.count - 1
-                state.sends.append(Send(round: round, sequenceID: send.sequenceID, publishTime: payload?.metadata.publishTime ?? 0,
-                                        payload: payload.map { String(buffer: $0.body) } ?? ""))
+                let metadata = payload?.metadata
+                state.sends.append(Send(round: round, sequenceID: send.sequenceID, publishTime: metadata?.publishTime ?? 0,
+                                        payload: payload.map { String(buffer: $0.body) } ?? "",
+                                        chunkID: metadata?.hasChunkID == true ? metadata?.chunkID : nil, isChunk: send.isChunk))
                 return round
             }
             if round == 0 { sendsOnThisConnection.append(send) }

@@ -42,7 +42,8 @@ struct IncomingMessageDecoder: Sendable {
         locallyAcked: Set<Int>
     ) throws(PulsarConsumerError) -> DecodedEntry {
         if metadata.hasNumChunksFromMsg, metadata.numChunksFromMsg > 1 {
-            throw PulsarConsumerError(code: .unsupportedFeature, detail: "chunked messages (\(metadata.numChunksFromMsg) chunks) are not supported")
+            // The consumer's state machine reassembles chunks first; a lone chunk is not a message.
+            throw PulsarConsumerError(code: .unsupportedFeature, detail: "a chunk (one of \(metadata.numChunksFromMsg)) cannot be decoded before reassembly")
         }
         if let codec = UnknownCompressionProbe.unknownCodec(in: metadata) {
             throw PulsarConsumerError(

@@ -40,6 +40,9 @@ struct ConsumerStateMachine: Sendable {
         case reconnect
         /// Resume the `close()` caller.
         case closeCompleted
+        /// Chunks not delivered as a message (their acks/redeliveries are separate actions):
+        /// for the log, so a dropped chunked message is never silent.
+        case chunksDiscarded(ChunkReassembler.Discard)
     }
 
     enum NextAction: Sendable, Equatable {
@@ -67,11 +70,20 @@ struct ConsumerStateMachine: Sendable {
     private(set) var pendingAcks: [AckCommand] = []
     private(set) var readerWaiting = false
     private var closeError: PulsarClientErrorBox?
+    private(set) var chunks: ChunkReassembler
+    /// Delivered chunked messages not acknowledged yet: the last chunk's position (the message's
+    /// id) to every chunk's position, so one acknowledgement covers all chunks.
+    private(set) var chunkedMessages: [EntryPosition: [EntryPosition]] = [:]
 
     init(topic: String, options: ConsumerOptions) {
         self.receiverQueueSize = options.receiverQueueSize
         self.subscriptionType = options.subscriptionType
         self.decoder = IncomingMessageDecoder(topic: topic)
+        self.chunks = ChunkReassembler(limits: ChunkReassembler.Limits(
+            maxPendingMessages: options.maxPendingChunkedMessages,
+            maxPendingBytes: options.maxPendingChunkBytes,
+            expiry: TimeAmount(options.chunkExpiry),
+            acknowledgeDroppedMessages: options.acknowledgeDroppedChunkedMessages))
     }
 
     /// Refill when half of the queue was consumed, like the reference clients.
@@ -130,6 +142,7 @@ struct ConsumerStateMachine: Sendable {
             state = .disconnected
             // The broker redelivers every unacknowledged message to the new subscription.
             queue.removeAll()
+            chunks.reset()
             permitsToReturn = 0
             return [.reconnect]
         case .closing:
@@ -190,14 +203,37 @@ struct ConsumerStateMachine: Sendable {
 
     // MARK: receiving
 
-    /// A MESSAGE whose checksum matched.
+    /// A MESSAGE whose checksum matched. `now` ages incomplete chunked messages.
     mutating func messageReceived(
         command: Pulsar_Proto_CommandMessage,
         metadata: Pulsar_Proto_MessageMetadata,
-        body: ByteBuffer
+        body: ByteBuffer,
+        now: NIODeadline
     ) -> [Action] {
         guard state == .active else { return [] }
         let position = EntryPosition(ledgerID: command.messageID.ledgerID, entryID: command.messageID.entryID)
+        var actions: [Action] = []
+        var metadata = metadata
+        var body = body
+        var chunkIDs: [PulsarMessageID] = []
+        if metadata.numChunksFromMsg > 1 {
+            let outcome = chunks.receive(Self.chunk(command: command, metadata: metadata, body: body), now: now)
+            actions += outcome.discarded.flatMap { discardActions($0) }
+            guard let completed = outcome.completed else {
+                // Held or dropped: its permit goes back now (the reassembler bounds the memory).
+                if let flow = returnPermits(1) { actions.append(.sendFlow(permits: flow)) }
+                return actions
+            }
+            body = completed.payload
+            chunkIDs = completed.chunkIDs
+            chunkedMessages[position] = chunkIDs.map { EntryPosition(ledgerID: $0.ledgerID, entryID: $0.entryID) }
+            metadata.clearUuid()
+            metadata.clearChunkID()
+            metadata.clearNumChunksFromMsg()
+            metadata.clearTotalChunkMsgSize()
+        } else if chunks.pendingMessages > 0 {
+            actions += chunks.expire(now: now).flatMap { discardActions($0) }
+        }
         var deliveries: [Delivery] = []
         var skipped = 0
         do {
@@ -208,14 +244,17 @@ struct ConsumerStateMachine: Sendable {
                 locallyAcked: batches.acknowledgedIndexes(of: position)
             )
             if let size = entry.batchSize { batches.register(position, size: size) }
-            deliveries = entry.messages.map { .success($0) }
+            deliveries = entry.messages.map { message in
+                var message = message
+                message.chunkIDs = chunkIDs
+                return .success(message)
+            }
             skipped = entry.skipped
         } catch {
             // Undecodable (e.g. unsupported codec): the application learns about it once, with the
             // message id, and may acknowledge it to move on. Redelivery would only repeat it.
             deliveries = [.failure(error)]
         }
-        var actions: [Action] = []
         if skipped > 0, let flow = returnPermits(skipped) {
             actions.append(.sendFlow(permits: flow))
         }
@@ -274,6 +313,9 @@ struct ConsumerStateMachine: Sendable {
     mutating func acknowledge(_ id: PulsarMessageID) throws(PulsarConsumerError) -> [Action] {
         try requireOpen(id)
         let position = EntryPosition(ledgerID: id.ledgerID, entryID: id.entryID)
+        if let all = chunkedMessages.removeValue(forKey: position) {
+            return send(AckCommand(kind: .individual, positions: all))
+        }
         if id.batchIndex >= 0 {
             guard batches.acknowledge(position, index: Int(id.batchIndex)) else { return [] }
         }
@@ -290,6 +332,8 @@ struct ConsumerStateMachine: Sendable {
             )
         }
         var position = EntryPosition(ledgerID: id.ledgerID, entryID: id.entryID)
+        // The cumulative acknowledgement covers every chunk up to this one.
+        chunkedMessages = chunkedMessages.filter { $0.key > position }
         if id.batchIndex >= 0, !batches.acknowledgeCumulatively(position, index: Int(id.batchIndex)) {
             // Part of this batch is still open: everything up to the previous entry is done.
             guard position.entryID > 0 else { return [] }
@@ -307,7 +351,7 @@ struct ConsumerStateMachine: Sendable {
         }
     }
 
-    private mutating func send(_ ack: AckCommand) -> [Action] {
+    fileprivate mutating func send(_ ack: AckCommand) -> [Action] {
         if state == .active { return [.sendAck(ack)] }
         pendingAcks.append(ack)
         return []
@@ -315,6 +359,28 @@ struct ConsumerStateMachine: Sendable {
 }
 
 extension ConsumerStateMachine {
+    static func chunk(command: Pulsar_Proto_CommandMessage, metadata: Pulsar_Proto_MessageMetadata, body: ByteBuffer) -> ChunkReassembler.Chunk {
+        let entry = command.messageID
+        return ChunkReassembler.Chunk(
+            uuid: metadata.uuid, chunkID: Int(metadata.chunkID), numChunks: Int(metadata.numChunksFromMsg),
+            totalSize: Int(metadata.totalChunkMsgSize),
+            id: PulsarMessageID(ledgerID: entry.ledgerID, entryID: entry.entryID, partition: entry.partition, batchIndex: -1),
+            payload: body)
+    }
+
+    /// The chunks' acknowledgement or redelivery, plus the report for the log.
+    mutating func discardActions(_ discard: ChunkReassembler.Discard) -> [Action] {
+        let positions = discard.chunkIDs.map { EntryPosition(ledgerID: $0.ledgerID, entryID: $0.entryID) }
+        var actions: [Action] = [.chunksDiscarded(discard)]
+        guard !positions.isEmpty else { return actions }
+        switch discard.disposition {
+        case .acknowledge: actions += send(AckCommand(kind: .individual, positions: positions))
+        case .redeliver: actions.append(.sendRedeliver(positions))
+        case .leave: break
+        }
+        return actions
+    }
+
     /// An acknowledgement could not be written (the connection just died): keep it for the next
     /// subscription instead of letting the broker redeliver a processed message.
     mutating func ackSendFailed(_ ack: AckCommand) {
