@@ -29,9 +29,11 @@ public final class PulsarEventPublisher: EventPublisher {
         sendTimeout: Duration = .zero, closeTimeout: Duration = .seconds(1)
     ) {
         self.client = client
+        // Chunking: an event larger than the broker's maximum message size goes as a chunked
+        // message (never batched), which the official clients and ours reassemble.
         self.options = ProducerOptions(
             name: producerName, sendTimeout: sendTimeout, maxPendingMessages: maxPendingMessages,
-            batching: Self.defaultBatching(maxPendingMessages: maxPendingMessages))
+            batching: Self.defaultBatching(maxPendingMessages: maxPendingMessages), chunking: true)
         self.closeTimeout = closeTimeout
     }
 
