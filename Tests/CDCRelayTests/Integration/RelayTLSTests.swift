@@ -28,11 +28,11 @@ struct RelayTLSTests {
         // The walsender connection is encrypted; the monitor (a short connection every 15 s) is
         // given the same TLS parameters.
         let sql = """
-            SELECT a.application_name || '=' || s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
-            WHERE a.backend_type = 'walsender' AND a.usename = '\(RelayTestStack.replicationUser)';
+            SELECT 'walsender=' || s.ssl FROM pg_stat_ssl s JOIN pg_replication_slots r ON r.active_pid = s.pid
+            WHERE r.slot_name = '\(fixture.slot)';
             """
-        let walsenders = try SQL.run(sql)
-        #expect(walsenders.contains("cdc-relay=true") && !walsenders.contains("=false"), "\(walsenders)")
+        let walsender = try SQL.run(sql).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(walsender == "walsender=true", "\(walsender)")
         let monitor = RelayApplication.conninfo(relay.application.configuration.database)
         #expect(monitor.contains("sslmode='verify-full'") && monitor.contains("sslrootcert='\(ca)'"), "\(monitor)")
         try await relay.stop()
