@@ -39,7 +39,11 @@ public struct SlotBootstrap: Sendable {
 
     private func run(on session: ReplicationSession) async throws -> Outcome {
         let system = try await session.identifySystem()
-        try await ignoring(["42P07", "23505"], session, Self.createRecordTable)
+        // Created only when missing: a relay role without CREATE on the schema (least privilege,
+        // the table made by the migration) must not even try.
+        if try await session.execute("SELECT 1 WHERE to_regclass('outbox_relay_slots') IS NULL").rows.isEmpty == false {
+            try await ignoring(["42P07", "23505"], session, Self.createRecordTable)
+        }
         let createdPublication = try await ensurePublication(session)
 
         // A concurrent relay may create the slot between our look and our create: look again once.

@@ -32,8 +32,8 @@ struct TestDatabase: Sendable {
     }
 
     /// The create writers' settings, like the pool's of ``configuration(host:port:searchPath:)``.
-    static func writerSettings(host: String, port: Int, searchPath: String, tls: TLSConfiguration? = nil) throws -> CreateWriterSettings {
-        let pool = try configuration(host: host, port: port, searchPath: searchPath)
+    static func writerSettings(host: String, port: Int, searchPath: String, tls: TLSConfiguration? = nil, role: Role? = nil) throws -> CreateWriterSettings {
+        let pool = try configuration(host: host, port: port, searchPath: searchPath, role: role)
         return CreateWriterSettings(
             host: host, port: port, username: pool.username, password: pool.password, database: pool.database ?? "",
             runtimeParameters: [.init(name: "search_path", value: searchPath)], connectTimeout: pool.options.connectTimeout,
@@ -41,11 +41,21 @@ struct TestDatabase: Sendable {
         )
     }
 
-    static func configuration(host: String, port: Int, searchPath: String?, tls: PostgresClient.Configuration.TLS = .disable) throws -> PostgresClient.Configuration {
+    /// A login other than the stack's application role (e.g. one with only the API's grants).
+    struct Role: Sendable {
+        var name: String
+        var password: String
+        /// Runs as the superuser once the schema exists, before the API's clients connect.
+        var setUp: @Sendable (_ schema: String) -> String
+    }
+
+    static func configuration(
+        host: String, port: Int, searchPath: String?, tls: PostgresClient.Configuration.TLS = .disable, role: Role? = nil
+    ) throws -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port,
-            username: try TestStack.require("DATABASE_USERNAME"),
-            password: TestStack.environment["DB_PASSWORD"],
+            username: try role?.name ?? TestStack.require("DATABASE_USERNAME"),
+            password: role?.password ?? TestStack.environment["DB_PASSWORD"],
             database: try TestStack.require("DATABASE_DATABASE"),
             tls: tls
         )
@@ -59,22 +69,24 @@ struct TestDatabase: Sendable {
     /// `tls` applies to `client` (the API's pool); the admin connection stays plain.
     static func with<T: Sendable>(
         host: String? = nil, port: Int? = nil, tls: PostgresClient.Configuration.TLS = .disable, writerTLS: TLSConfiguration? = nil,
+        role: Role? = nil,
         _ body: @Sendable (TestDatabase) async throws -> T
     ) async throws -> T {
         let host = try host ?? TestStack.require("DATABASE_HOST")
         guard let port = try port ?? Int(TestStack.require("DATABASE_PORT")) else { throw TestStack.Missing(variable: "DATABASE_PORT") }
         let schema = "api_test_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
         let admin = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: nil), backgroundLogger: logger)
-        let client = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: schema, tls: tls), backgroundLogger: logger)
+        let client = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: schema, tls: tls, role: role), backgroundLogger: logger)
         let database = TestDatabase(
             schema: schema, client: client, admin: admin,
-            writerConnection: try writerSettings(host: host, port: port, searchPath: schema, tls: writerTLS)
+            writerConnection: try writerSettings(host: host, port: port, searchPath: schema, tls: writerTLS, role: role)
         )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await admin.run() }
-            group.addTask { await client.run() }
             defer { group.cancelAll() }
             try await database.createSchema(host: host, port: port)
+            if let role { try await superuser(host: host, port: port, role.setUp(schema)) }
+            group.addTask { await client.run() }
             do {
                 let result = try await body(database)
                 await database.cleanup.run()
@@ -95,6 +107,21 @@ struct TestDatabase: Sendable {
         try await exec("CREATE SCHEMA \(schema)")
         for table in ["products", "outbox", "idempotency_keys"] {
             try await exec("CREATE TABLE \(schema).\(table) (LIKE public.\(table) INCLUDING ALL)")
+        }
+    }
+
+    /// Runs `sql` as the stack's superuser (the stack trusts local connections).
+    static func superuser(host: String, port: Int, _ sql: String) async throws {
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: "postgres", password: nil, database: try TestStack.require("DATABASE_DATABASE"), tls: .disable)
+        configuration.options.maximumConnections = 1
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+                _ = try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+            }
         }
     }
 
