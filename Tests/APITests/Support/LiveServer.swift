@@ -3,6 +3,7 @@ import HTTPServerLimits
 import Hummingbird
 import NIOCore
 import PostgresNIO
+import ServiceLifecycle
 @testable import API
 
 /// The full API application (with its HTTP limits) listening on a real socket, for tests that
@@ -35,12 +36,17 @@ enum LiveServer {
                 continuation.finish()
             }
         )
+        // Shut down gracefully afterwards, as SIGTERM would (cancelling logs errors).
+        let services = ServiceGroup(configuration: .init(services: [app], logger: TestDatabase.logger))
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.run() }
+            group.addTask { try await services.run() }
             defer { group.cancelAll() }
             var iterator = addresses.makeAsyncIterator()
             guard let address = await iterator.next(), let port = address?.port else { throw NotListening() }
-            return try await body(port, address)
+            let result = try await body(port, address)
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+            return result
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import OutboxCore
+import ServiceLifecycle
 import Testing
 
 /// The relay's metrics and health server: loopback by default, and the fixed limits for slow
@@ -27,12 +28,17 @@ struct ObservabilityServerLimitsTests {
                 continuation.finish()
             }
         )
+        // Shut down gracefully afterwards, as SIGTERM would (cancelling logs errors).
+        let services = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "observability-test")))
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
+            group.addTask { try await services.run() }
             defer { group.cancelAll() }
             var iterator = addresses.makeAsyncIterator()
             guard let address = await iterator.next(), let port = address?.port else { throw NotListening() }
-            return try await body(port, address)
+            let result = try await body(port, address)
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+            return result
         }
     }
 
