@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", exact: "1.6.0"),
         .package(url: "https://github.com/apple/swift-atomics.git", exact: "1.3.0"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        // Already resolved through Hummingbird; named here for HTTPServerLimits' imports.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
     ],
     targets: [
         // MARK: shared configuration and migrations (owned by the foundation)
@@ -71,6 +74,19 @@ let package = Package(
             ]
         ),
 
+        // MARK: HTTP server limits (timeouts, connection cap, head size) for the API and the relay
+        .target(
+            name: "HTTPServerLimits",
+            dependencies: [
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: CDC relay
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(
@@ -79,6 +95,7 @@ let package = Package(
                 "CLibPQ",
                 "PulsarClient",
                 "OutboxCore",
+                "HTTPServerLimits",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -104,8 +121,10 @@ let package = Package(
             dependencies: [
                 "OutboxCore",
                 "CLibPQ",
+                "HTTPServerLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,6 +139,7 @@ let package = Package(
             dependencies: [
                 "API",
                 "OutboxCore",
+                "HTTPServerLimits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -143,7 +163,9 @@ let package = Package(
             dependencies: [
                 "API",
                 "OutboxCore",
+                "HTTPServerLimits",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import HTTPServerLimits
 import Hummingbird
 import Logging
 import NIOPosix
@@ -118,7 +119,12 @@ extension ProductsAPISettings {
             maxBodyBytes: configuration.api.maxBodyBytes,
             poolMaxConnections: configuration.database.poolSize,
             createBatchSize: configuration.api.createBatchSize,
-            createBatchConcurrency: configuration.api.createBatchConcurrency
+            createBatchConcurrency: configuration.api.createBatchConcurrency,
+            httpLimits: HTTPServerLimits(
+                headerTimeout: configuration.server.headerTimeout, bodyTimeout: configuration.server.bodyTimeout,
+                idleTimeout: configuration.server.idleTimeout, maxConnections: configuration.server.maxConnections,
+                maxHeaderBytes: configuration.server.maxHeaderBytes
+            )
         )
     }
 }

@@ -1,5 +1,7 @@
+import HTTPServerLimits
 import Hummingbird
 import Logging
+import NIOCore
 import PostgresNIO
 import ServiceLifecycle
 
@@ -26,14 +28,16 @@ public enum ProductsAPI {
 
     /// The full application. `client` must also run (it is added to the services here).
     /// `writerConnection`: where creates get connections of their own (one set per event loop);
-    /// without it they run on the pool.
+    /// without it they run on the pool. `onServerRunning`: called with the listening channel
+    /// (tests read the bound port from it).
     public static func makeApplication(
         settings: ProductsAPISettings,
         client: PostgresClient,
         writerConnection: CreateWriterSettings? = nil,
         logger: Logger,
         metrics: APIMetrics? = nil,
-        clock: @escaping SnowflakeGenerator.Clock = SnowflakeGenerator.systemClock
+        clock: @escaping SnowflakeGenerator.Clock = SnowflakeGenerator.systemClock,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let metrics = metrics ?? APIMetrics(poolMaxConnections: settings.poolMaxConnections)
         let store = ProductStore(
@@ -45,7 +49,9 @@ public enum ProductsAPI {
         let router = makeRouter(settings: settings, store: store, ids: ids, metrics: metrics)
         var app = Application(
             router: router,
+            server: .http1(limits: settings.httpLimits),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "products-api"),
+            onServerRunning: onServerRunning,
             logger: logger
         )
         // Shut down in reverse order: the server stops taking requests before the writers close.

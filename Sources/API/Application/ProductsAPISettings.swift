@@ -1,3 +1,5 @@
+import HTTPServerLimits
+
 /// What the API needs from the shared configuration (mapped from `OutboxConfiguration` by the
 /// executable, built directly by tests).
 public struct ProductsAPISettings: Sendable, Equatable {
@@ -18,6 +20,8 @@ public struct ProductsAPISettings: Sendable, Equatable {
     public var createBatchSize: Int
     /// Create statements running at once; the rest queue and share the next statement.
     public var createBatchConcurrency: Int
+    /// Header, body and idle timeouts, connection cap and head size of the HTTP server.
+    public var httpLimits: HTTPServerLimits
 
     public init(
         host: String = "0.0.0.0",
@@ -31,7 +35,8 @@ public struct ProductsAPISettings: Sendable, Equatable {
         idempotencyCleanupInterval: Duration = .seconds(300),
         poolMaxConnections: Int = 20,
         createBatchSize: Int = 100,
-        createBatchConcurrency: Int = 1
+        createBatchConcurrency: Int = 1,
+        httpLimits: HTTPServerLimits = HTTPServerLimits()
     ) {
         self.host = host
         self.port = port
@@ -45,5 +50,6 @@ public struct ProductsAPISettings: Sendable, Equatable {
         self.poolMaxConnections = poolMaxConnections
         self.createBatchSize = createBatchSize
         self.createBatchConcurrency = createBatchConcurrency
+        self.httpLimits = httpLimits
     }
 }

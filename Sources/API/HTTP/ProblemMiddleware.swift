@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// Turns every thrown error into a problem response (so outer middleware always sees a status),
 /// and tells "no such route" (404) from "route exists, other method" (405 + `Allow`).
@@ -31,6 +32,10 @@ struct ProblemMiddleware: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case is HTTPParserError:
+            // The body could not be read to its end: the client stopped mid-body or the body
+            // timeout closed the connection. The client's fault (and usually nobody to answer).
+            return APIError(.malformedRequest, detail: "The request could not be read.")
         case is NIOTooManyBytesError:
             return APIError(.payloadTooLarge, detail: "The request body is larger than allowed.")
         case let error as HTTPError where error.status == .notFound:

@@ -1,14 +1,17 @@
+import HTTPServerLimits
 import Hummingbird
 import Logging
 import NIOCore
 import OutboxCore
 import ServiceLifecycle
 
-/// `/metrics` (Prometheus text) and `/health`, `/health/live`, `/health/ready` on the metrics port.
+/// `/metrics` (Prometheus text) and `/health`, `/health/live`, `/health/ready` on the metrics port,
+/// with the fixed limits of ``HTTPServerLimits/observability`` (slow and idle clients, connections).
 public enum ObservabilityServer {
     public static func make(
-        host: String = "0.0.0.0",
+        host: String = "127.0.0.1",
         port: Int,
+        limits: HTTPServerLimits = .observability,
         metrics: RelayMetrics,
         health: HealthState,
         logger: Logger,
@@ -34,6 +37,7 @@ public enum ObservabilityServer {
         }
         return Application(
             router: router,
+            server: .http1(limits: limits),
             configuration: .init(address: .hostname(host, port: port), serverName: "cdc-relay"),
             onServerRunning: onServerRunning,
             logger: logger

@@ -18,7 +18,7 @@ public struct RelayApplication: Sendable {
         configuration: OutboxConfiguration,
         logger: Logger,
         table: OutboxTable = OutboxTable(),
-        metricsHost: String = "0.0.0.0",
+        metricsHost: String? = nil,
         onMetricsServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws {
         self.configuration = configuration
@@ -95,7 +95,7 @@ public struct RelayApplication: Sendable {
             logger: logger
         )
         let server = ObservabilityServer.make(
-            host: metricsHost,
+            host: metricsHost ?? relaySettings.metricsHost,
             port: relaySettings.metricsPort,
             metrics: metrics,
             health: health,

@@ -11,6 +11,16 @@ public struct OutboxConfiguration: Sendable, Equatable {
         public var port: Int = 3000
         /// Event-loop threads serving HTTP, Postgres and all async work; 0: one per CPU core.
         public var eventLoopThreads: Int = 0
+        /// From a request's first byte (or the accepted connection) until its head is read; then 408.
+        public var headerTimeout: Duration = .seconds(10)
+        /// From the end of a request head until the end of its body; then 408.
+        public var bodyTimeout: Duration = .seconds(30)
+        /// A kept-alive connection without a request in progress is closed after this.
+        public var idleTimeout: Duration = .seconds(60)
+        /// Open connections; a connection over it is answered 503 and closed.
+        public var maxConnections: Int = 1024
+        /// Request line plus header fields; a larger head is answered 431.
+        public var maxHeaderBytes: Int = 16 * 1024
     }
 
     public struct Database: Sendable, Equatable {
@@ -54,6 +64,8 @@ public struct OutboxConfiguration: Sendable, Equatable {
         public var deadLetterTopic: String = "persistent://public/default/outbox-dead-letter"
         /// Events with a larger payload are invalid (dead-lettered without their payload).
         public var maxEventBytes: Int = 64 * 1024 * 1024
+        /// Address of the metrics and health server; loopback unless set (0.0.0.0 in a container).
+        public var metricsHost: String = "127.0.0.1"
 
         /// The role the relay's replication connection logs in as.
         public func effectiveReplicationUsername(database: Database) -> String {
