@@ -157,7 +157,10 @@ let package = Package(
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CDCRelayTests", dependencies: ["CDCRelay", "OutboxCore", "PulsarClient"]),
+        .testTarget(
+            name: "CDCRelayTests",
+            dependencies: ["CDCRelay", "OutboxCore", "PulsarClient", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         .testTarget(
             name: "APITests",
             dependencies: [

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CDCRelay
 import Logging
+import Foundation
 import OutboxCore
 
 /// `cdc-relay [--config FILE] [--set key=value]…`: streams outbox inserts to Pulsar until
@@ -20,6 +21,12 @@ struct CDCRelayCommand: AsyncParsableCommand {
         var logger = Logger(label: "cdc-relay")
         logger.logLevel = configuration.log.level
         logger.info("starting", metadata: ["configuration": "\(configuration)"])
+        do {
+            try await configuration.database.checkTLSAtStart(logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(78)
+        }
         let application = try RelayApplication(configuration: configuration, logger: logger)
         try await application.run()
     }

@@ -1,4 +1,5 @@
 import API
+import Foundation
 import ArgumentParser
 import HTTPServerLimits
 import Hummingbird
@@ -29,6 +30,12 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { LineLogHandler(label: $0) }
         var logger = Logger(label: "products-api")
         logger.logLevel = configuration.log.level
+        do {
+            try await configuration.database.checkTLSAtStart(logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(78)
+        }
         let clientConfiguration = try configuration.database.postgresClientConfiguration()
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let settings = ProductsAPISettings(configuration)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -65,6 +66,39 @@ struct PostgresTLSTests {
     @Test func verifyModesRefuseAServerTheirCADidNotSign() async throws {
         await #expect(throws: (any Error).self) { try await Self.connectionIsEncrypted(Self.database(.verifyFull, rootCert: Self.wrongCA)) }
         await #expect(throws: (any Error).self) { try await Self.connectionIsEncrypted(Self.database(.verifyCA, rootCert: Self.wrongCA)) }
+    }
+
+    /// The stack's Postgres also listens on 127.0.0.2, a name its certificate does not carry.
+    @Test func verifyFullRefusesAWrongHostNameWhereVerifyCAAcceptsIt() async throws {
+        await #expect(throws: (any Error).self) {
+            try await Self.connectionIsEncrypted(Self.database(.verifyFull, rootCert: Self.stackCA, host: "127.0.0.2"))
+        }
+        #expect(try await Self.connectionIsEncrypted(Self.database(.verifyCA, rootCert: Self.stackCA, host: "127.0.0.2")))
+    }
+
+    /// Both daemons check at start: one configuration error naming `database.ssl_mode`.
+    @Test func startCheckNamesTheSSLModeForAWrongHostOrAnUntrustedCA() async throws {
+        let logger = Logger(label: "tls-check")
+        for (database, expected) in [
+            (try Self.database(.verifyFull, rootCert: Self.stackCA, host: "127.0.0.2"), "host name"),
+            (try Self.database(.verifyFull, rootCert: Self.wrongCA), "not trusted"),
+            (try Self.database(.verifyCA, rootCert: Self.wrongCA), "not trusted"),
+        ] {
+            do {
+                try await database.checkTLSAtStart(logger: logger)
+                Issue.record("\(database.sslMode) to \(database.host) passed the start check")
+            } catch {
+                #expect(error.key == "database.ssl_mode")
+                #expect(error.description.hasPrefix("configuration error: database.ssl_mode"))
+                #expect(error.description.contains(expected), "\(error.description)")
+                #expect(!error.description.contains("\n"))
+            }
+        }
+        try await Self.database(.verifyFull, rootCert: Self.stackCA).checkTLSAtStart(logger: logger)
+        try await Self.database(.require).checkTLSAtStart(logger: logger)
+        var away = try Self.database(.verifyFull, rootCert: Self.stackCA)
+        away.port = 1  // nothing listens: not a TLS problem, the daemons wait for the server
+        try await away.checkTLSAtStart(logger: logger)
     }
 
     /// As in libpq: `require` encrypts without verifying, `disable` does not encrypt.
