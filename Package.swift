@@ -153,6 +153,7 @@ let package = Package(
             name: "PulsarClientTests",
             dependencies: [
                 "PulsarClient",
+                "OutboxCore",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]

@@ -86,6 +86,9 @@ struct ProductsAPITests {
                     (#"{"name":"a\u0000b","price":1,"stock":1}"#, TestApp.jsonHeaders, .unprocessableContent, "name"),
                     (#"{"name":"a","description":"x\u0000","price":1,"stock":1}"#, TestApp.jsonHeaders, .unprocessableContent, "description"),
                     (#"{"name":"a","category":"\u0000","price":1,"stock":1}"#, TestApp.jsonHeaders, .unprocessableContent, "category"),
+                    // A lone surrogate is not Unicode text: Postgres could not store it either.
+                    (#"{"name":"a\ud800","price":1,"stock":1}"#, TestApp.jsonHeaders, .badRequest, nil),
+                    (#"{"name":"a\udc00b","price":1,"stock":1}"#, TestApp.jsonHeaders, .badRequest, nil),
                     (#"{"name":"a","price":1,"stock":1}"#, TestApp.headers([("Idempotency-Key", String(repeating: "k", count: 256))]), .badRequest, "Idempotency-Key"),
                 ]
                 for (body, headers, status, field) in cases {

@@ -38,6 +38,21 @@ struct RelayTLSTests {
         try await relay.stop()
     }
 
+    /// The stack's Postgres also listens on 127.0.0.2, a name its certificate does not carry.
+    @Test func verifyFullRefusesAWrongHostName() async throws {
+        let fixture = try RelayFixture()
+        defer { fixture.cleanUp() }
+        let ca = try #require(RelayTestStack.environment["STACK_PG_CA"])
+        var configuration = Self.configuration(fixture, mode: .verifyFull, rootCert: ca)
+        configuration.database.host = "127.0.0.2"
+        let relay = try InProcessRelay(fixture, configuration: configuration, logLevel: .critical)
+        relay.start()
+        #expect(await waitUntil(timeout: .seconds(20)) { relay.health.status == .reconnecting })
+        #expect(relay.health.detail?.contains("does not match host name") == true, "\(relay.health.detail ?? "")")
+        #expect(!relay.health.isReady)
+        try await relay.stop()
+    }
+
     @Test func verifyFullRefusesAServerItsCADidNotSign() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
