@@ -62,4 +62,34 @@ struct LargeEventIntegrationTests {
         }
         try await relay.stop()
     }
+
+    /// Above `relay.max_event_bytes` the row is invalid: its dead letter carries every other
+    /// column and the payload's size, and the events around it flow.
+    @Test func eventAboveMaxEventBytesIsDeadLetteredWithoutItsPayload() async throws {
+        let fixture = try RelayFixture()
+        defer { fixture.cleanUp() }
+        var configuration = fixture.configuration()
+        configuration.relay.maxEventBytes = 1024 * 1024
+        configuration.relay.deadLetterTopic = "persistent://public/default/dlq_\(fixture.id)"
+        let letters = try PulsarCollector(topic: configuration.relay.deadLetterTopic)
+        defer { letters.stop() }
+        let events = try PulsarCollector(topic: fixture.topic)
+        defer { events.stop() }
+        let relay = try InProcessRelay(fixture, configuration: configuration)
+        try await relay.startAndWaitUntilStreaming()
+        try fixture.insert(firstID: 1, count: 1)
+        try Self.insertLarge(fixture, id: 2, bytes: 2 * 1024 * 1024)
+        try fixture.insert(firstID: 3, count: 1)
+        let arrived = await events.waitForDistinctEvents(2, timeout: .seconds(60))
+        #expect(Set(arrived.map(\.eventID)) == [1, 3])
+        let letter = try #require(await letters.waitForDistinctEvents(1, timeout: .seconds(30)).first)
+        #expect(letter.eventID == 2)
+        #expect(letter.properties["dead_letter_reason"] == "payloadTooLarge")
+        let size = try SQL.run("SELECT octet_length(payload::text) FROM \(fixture.schema).outbox WHERE id = 2;").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(letter.properties["payload_bytes"] == size)
+        #expect(letter.payload.count < 1024 && !letter.payload.contains("\"payload\""))
+        #expect(letter.payload.contains(#""aggregate_id":"agg-2""#))
+        #expect(try await fixture.slotConfirmsCurrentWAL(within: .seconds(30)))
+        try await relay.stop()
+    }
 }
