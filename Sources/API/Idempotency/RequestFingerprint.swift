@@ -1,3 +1,4 @@
+import OutboxCore
 /// A canonical byte form of a JSON body, hashed (SHA-256, in Postgres) to decide whether a retry
 /// with the same `Idempotency-Key` is the same request. Object members are sorted and every
 /// token is tagged and length-prefixed, so formatting and member order do not matter while any

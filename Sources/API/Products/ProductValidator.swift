@@ -1,3 +1,4 @@
+import OutboxCore
 /// Lengths count Unicode code points, as Postgres `char_length` does in the schema's checks.
 /// Turns a parsed `POST /products` body into a ``ProductDraft`` or the full list of field errors
 /// (every problem at once, so a client can fix them in one go). Unknown members are ignored.

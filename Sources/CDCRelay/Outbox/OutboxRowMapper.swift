@@ -1,4 +1,4 @@
-import Foundation
+import OutboxCore
 
 /// Turns the text columns of an outbox Insert into an `OutboxEvent`. Pure.
 public struct OutboxRowMapper: Sendable {
@@ -33,34 +33,34 @@ public struct OutboxRowMapper: Sendable {
         )
     }
 
-    /// `headers` must be a JSON object; string values are taken as they are, any other value is
-    /// carried as its JSON text (a number stays `42`, an object stays `{"a":1}`).
+    /// `headers` must be a JSON object (or null); string values are taken as they are, any other
+    /// value is carried as its compact JSON text (a number stays `42`, an object `{"a":1}`).
     static func decodeHeaders(_ raw: [UInt8]) throws(OutboxMappingError) -> [String: String] {
-        if let flat = FlatJSONStringObject.parse(raw) { return flat }
-        let object: Any
+        let parsed: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: Data(raw), options: [.fragmentsAllowed])
+            parsed = try JSONParser.parse(raw)
         } catch {
             throw OutboxMappingError(code: .invalidHeaders, column: "headers", detail: String(decoding: raw, as: UTF8.self))
         }
-        if object is NSNull { return [:] }
-        guard let dictionary = object as? [String: Any] else {
+        switch parsed {
+        case .null:
+            return [:]
+        case .object(let members):
+            var headers: [String: String] = [:]
+            headers.reserveCapacity(members.count)
+            for (key, value) in members {
+                if case .string(let text) = value {
+                    headers[key] = text
+                } else {
+                    var writer = JSONWriter(capacity: 64)
+                    writer.value(value)
+                    headers[key] = String(decoding: writer.bytes, as: UTF8.self)
+                }
+            }
+            return headers
+        default:
             throw OutboxMappingError(code: .invalidHeaders, column: "headers", detail: String(decoding: raw, as: UTF8.self))
         }
-        var headers: [String: String] = [:]
-        headers.reserveCapacity(dictionary.count)
-        for (key, value) in dictionary {
-            if let text = value as? String {
-                headers[key] = text
-            } else if let data = try? JSONSerialization.data(
-                withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes]
-            ) {
-                headers[key] = String(decoding: data, as: UTF8.self)
-            } else {
-                throw OutboxMappingError(code: .invalidHeaders, column: "headers", detail: "value of \(key)")
-            }
-        }
-        return headers
     }
 
     private func optionalBytes(_ value: ColumnValue, column: String) throws(OutboxMappingError) -> [UInt8]? {

@@ -69,6 +69,27 @@ public struct JSONWriter: Sendable {
         number(String(value))
     }
 
+    /// A parsed value, compact, object members in key order (so equal values write equal text).
+    public mutating func value(_ value: JSONValue) {
+        switch value {
+        case .null: null()
+        case .bool(let flag): number(flag ? "true" : "false")
+        case .number(let text): number(text)
+        case .string(let text): string(text)
+        case .array(let elements):
+            beginArray()
+            for element in elements { self.value(element) }
+            endArray()
+        case .object(let members):
+            beginObject()
+            for member in members.sorted(by: { $0.key < $1.key }) {
+                dynamicKey(member.key)
+                self.value(member.value)
+            }
+            endObject()
+        }
+    }
+
     /// Bytes that are already one complete JSON value.
     public mutating func raw(_ json: [UInt8]) {
         separate()
