@@ -152,13 +152,14 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
     private func publish(_ original: RelayPipeline.Publication) async throws {
         try await window.acquire()
         metrics.inFlight.set(Double(window.used))
-        if ledger.withMemory({ $0.wasAcked(original.position) }) {
+        let (wasAcked, rejection) = ledger.withMemory { ($0.wasAcked(original.position), $0.rejection(of: original.position)) }
+        if wasAcked {
             metrics.dedupSkips.increment()
             settle(original, countAsPublished: false)
             return
         }
         var publication = original
-        if let rejection = ledger.withMemory({ $0.rejection(of: original.position) }) {
+        if let rejection {
             // Refused for good in an earlier session: dead-letter it (or halt) in WAL order now.
             do {
                 publication = try replacement(for: original, after: rejection)
@@ -224,8 +225,7 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         if publication.deadLetter != nil { return publication }
         guard handling.policy == .deadLetter else {
             throw RelayError(
-                code: .invalidEvent, underlying: RelayPipelineError(code: .mapping, lsn: publication.position.commitLSN),
-                eventID: publication.message.eventID, sequenceID: publication.message.sequenceID,
+                code: .invalidEvent, eventID: publication.message.eventID, sequenceID: publication.message.sequenceID,
                 lsn: publication.position.commitLSN, reason: reason)
         }
         var replaced = publication

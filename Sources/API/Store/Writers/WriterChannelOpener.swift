@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import OutboxCore
 import PostgresNIO
 
 /// Opens a create writer's encrypted channel: PostgresNIO negotiates TLS and authenticates
@@ -23,7 +24,7 @@ enum WriterChannelOpener {
         do {
             channel = try await ClientBootstrap(group: eventLoop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connectTimeout(.nanoseconds(Int64(settings.connectTimeout.components.seconds) * 1_000_000_000 + settings.connectTimeout.components.attoseconds / 1_000_000_000))
+                .connectTimeout(.milliseconds(settings.connectTimeout.positiveMilliseconds))
                 .connect(host: settings.host, port: settings.port).get()
         } catch {
             throw WriterConnectionError(code: .connectFailed, context: "connecting to \(settings.host):\(settings.port): \(error)")
@@ -32,7 +33,9 @@ enum WriterChannelOpener {
             var configuration = PostgresConnection.Configuration(
                 establishedChannel: channel, tls: .require(try NIOSSLContext(configuration: tls)),
                 username: settings.username, password: settings.password, database: settings.database)
-            configuration.options.tlsServerName = settings.host.isIPAddressLiteral ? nil : settings.host
+            // An IP address is no TLS server name; NIOSSL then checks the certificate's IP entries.
+            let isIPAddress = (try? SocketAddress(ipAddress: settings.host, port: settings.port)) != nil
+            configuration.options.tlsServerName = isIPAddress ? nil : settings.host
             configuration.options.additionalStartupParameters =
                 [("application_name", "products-api-writer")] + settings.runtimeParameters.map { ($0.name, $0.value) }
             var logger = Logger(label: "products-api-writer")
@@ -69,13 +72,4 @@ final class WriterEntryHandler: ChannelDuplexHandler {
     typealias OutboundOut = PipelinedStatement
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
-}
-
-extension String {
-    /// An IPv4 or IPv6 literal (not valid as a TLS server name).
-    var isIPAddressLiteral: Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, self, &v4) == 1 || inet_pton(AF_INET6, self, &v6) == 1
-    }
 }
