@@ -156,7 +156,7 @@ final class PartitionProducer: Sendable {
 
     /// Claims a slot in the pending queue, suspending while it is full (backpressure).
     /// Must be followed by exactly one `enqueue`.
-    func acquireSlot() async throws(PulsarClientError) {
+    nonisolated(nonsending) func acquireSlot() async throws(PulsarClientError) {
         let reserve = state.withLockedValue { $0.machine.reserveSlot() }
         switch reserve {
         case .reserved:

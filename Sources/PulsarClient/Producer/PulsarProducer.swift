@@ -29,7 +29,8 @@ public final class PulsarProducer: Sendable {
     }
 
     /// Sends and waits for the broker's receipt.
-    public func send(_ message: PulsarOutgoingMessage) async throws -> PulsarMessageID {
+    /// Runs on the caller's executor (`nonsending`): no hop to the global executor and back per message.
+    nonisolated(nonsending) public func send(_ message: PulsarOutgoingMessage) async throws -> PulsarMessageID {
         let partition = route(message)
         try await partition.acquireSlot()
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PulsarMessageID, any Error>) in
@@ -39,7 +40,8 @@ public final class PulsarProducer: Sendable {
 
     /// Pipelined: returns once the message is queued (suspends while the pending queue is full);
     /// `completion` runs exactly once with the receipt's id or the final error. Never drops silently.
-    public func sendAsync(
+    /// Runs on the caller's executor, so a sender on an actor pays no executor hop per message.
+    nonisolated(nonsending) public func sendAsync(
         _ message: PulsarOutgoingMessage,
         completion: @escaping @Sendable (Result<PulsarMessageID, PulsarClientError>) -> Void
     ) async throws {
