@@ -52,6 +52,7 @@ public struct PreflightCollector: Sendable {
         let grants = try await session.execute("""
             SELECT has_database_privilege(current_database(), 'CONNECT') AS connect,
                    has_schema_privilege(\(q(table.namespace)), 'USAGE') AS usage,
+                   to_regclass(\(regclass)) IS NOT NULL AS outbox_exists,
                    to_regclass(\(regclass)) IS NOT NULL AND has_table_privilege(to_regclass(\(regclass)), 'SELECT') AS select_outbox,
                    to_regclass('outbox_relay_slots') IS NOT NULL AS slots_table,
                    to_regclass('outbox_relay_slots') IS NOT NULL AND has_table_privilege('outbox_relay_slots', 'SELECT') AS select_slots,
@@ -62,8 +63,11 @@ public struct PreflightCollector: Sendable {
         facts.grants = [
             .init(privilege: "CONNECT on database \(configuration.database.database)", granted: granted("connect")),
             .init(privilege: "USAGE on schema \(table.namespace)", granted: granted("usage")),
-            .init(privilege: "SELECT on \(table)", granted: granted("select_outbox")),
         ]
+        // A missing table is its own finding; its SELECT grant cannot be asked then.
+        if grants.value(row: 0, column: "outbox_exists") == "t" {
+            facts.grants.append(.init(privilege: "SELECT on \(table)", granted: granted("select_outbox")))
+        }
         if granted("slots_table") {
             facts.grants.append(.init(privilege: "SELECT on outbox_relay_slots", granted: granted("select_slots")))
             facts.grants.append(.init(privilege: "INSERT on outbox_relay_slots", granted: granted("insert_slots")))

@@ -86,6 +86,53 @@ struct PreflightIntegrationTests {
         #expect(Self.line(outcome.output, "column id").contains("aggregate_id is text: the event id must be bigint"), "\(outcome.output)")
     }
 
+    /// A range-partitioned outbox: `check` blocks without `publish_via_partition_root`; with it
+    /// the relay streams rows of every partition as the root table (pgoutput names the root).
+    @Test func aPartitionedOutboxNeedsPublishViaRootAndStreamsAsTheRoot() async throws {
+        let fixture = try RelayFixture()
+        let publication = "pub_\(fixture.id)_part"
+        defer {
+            _ = try? SQL.run("DROP PUBLICATION IF EXISTS \(publication)")
+            fixture.cleanUp()
+        }
+        try SQL.run("""
+            CREATE TABLE \(fixture.schema).parted (
+                id bigint NOT NULL, aggregate_type text NOT NULL, aggregate_id text NOT NULL, event_type text NOT NULL,
+                payload jsonb NOT NULL, headers jsonb NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (id)) PARTITION BY RANGE (id);
+            CREATE TABLE \(fixture.schema).parted_a PARTITION OF \(fixture.schema).parted FOR VALUES FROM (0) TO (1000);
+            CREATE TABLE \(fixture.schema).parted_b PARTITION OF \(fixture.schema).parted FOR VALUES FROM (1000) TO (2000);
+            ALTER TABLE \(fixture.schema).parted OWNER TO app;
+            CREATE PUBLICATION \(publication) FOR TABLE \(fixture.schema).parted WITH (publish = 'insert');
+            """)
+        let extra = ["relay.table=\(fixture.schema).parted", "relay.publication_name=\(publication)"]
+        let without = try Self.check(fixture, extra)
+        #expect(without.code == 1)
+        #expect(Self.line(without.output, "publication").contains("publish_via_partition_root = true"), "\(without.output)")
+
+        try SQL.run("ALTER PUBLICATION \(publication) SET (publish_via_partition_root = true)")
+        let with = try Self.check(fixture, extra)
+        #expect(with.code == 0, "\(with.output)")
+        #expect(Self.line(with.output, "table").contains("(partitioned)"))
+
+        let collector = try await SequenceCollector(topic: fixture.topic)
+        var configuration = fixture.configuration()
+        configuration.relay.table = "\(fixture.schema).parted"
+        configuration.relay.publicationName = publication
+        let relay = try InProcessRelay(fixture, configuration: configuration, configuredTable: true)
+        try await relay.startAndWaitUntilStreaming()
+        try SQL.run("""
+            INSERT INTO \(fixture.schema).parted (id, aggregate_type, aggregate_id, event_type, payload)
+            SELECT g, 'product', 'a-' || (g % 3), 'product.created', jsonb_build_object('id', g) FROM generate_series(990, 1009) AS g;
+            """, user: "app")
+        let messages = await collector.waitForDistinctEvents(20, timeout: .seconds(30))
+        #expect(Set(messages.map(\.eventID)) == Set(990...1009), "rows of both partitions")
+        #expect(messages.count == 20)
+        #expect(relay.metrics.registry.emitToString().contains("outbox_relay_ignored_inserts_total 0"), "no insert seen under a partition's name")
+        try await relay.stop()
+        await collector.stop()
+    }
+
     @Test func anUnreachableBrokerBlocks() throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
