@@ -19,12 +19,14 @@ public struct PreflightCollector: Sendable {
         var facts = PreflightFacts()
         let replication = RelayApplication.replicationConfiguration(configuration)
         let session = ReplicationSession(configuration: replication, logger: logger, bufferCapacity: 2)
+        var connected = false
         do {
             _ = try await session.identifySystem()
+            connected = true
             try await collectDatabase(session, into: &facts)
         } catch {
-            if facts.walLevel == nil { facts.connectionError = "\(error)" }
-            else { facts.connectionError = "a query failed: \(error)" }
+            // Either way nothing after this point was observed; the decision reports it.
+            facts.connectionError = connected ? "a catalog query failed: \(error)" : "\(error)"
         }
         await session.close()
         await collectBroker(into: &facts, timeout: brokerTimeout)

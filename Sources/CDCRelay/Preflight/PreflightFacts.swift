@@ -61,13 +61,13 @@ public struct PreflightFacts: Sendable, Hashable {
     public var walLevel: String?
     public var role: Role?
     public var grants: [Grant] = []
-    /// nil inside `observedTable == true`: the table does not exist.
+    /// With `observedTable`, nil means the table does not exist.
     public var table: Table?
     public var observedTable = false
-    /// nil with `observedPublication`: the publication does not exist.
+    /// With `observedPublication`, nil means the publication does not exist.
     public var publication: Publication?
     public var observedPublication = false
-    /// nil with `observedSlot`: the slot does not exist.
+    /// With `observedSlot`, nil means the slot does not exist.
     public var slot: Slot?
     public var observedSlot = false
     /// `outbox_relay_slots` names the slot (it was created or adopted by a relay before).
