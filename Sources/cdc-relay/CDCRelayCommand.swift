@@ -5,12 +5,13 @@ import Foundation
 import OutboxCore
 
 /// `cdc-relay [--config FILE] [--set key=value]…`: streams outbox inserts to Pulsar until
-/// SIGTERM/SIGINT.
+/// SIGTERM/SIGINT. `cdc-relay check`: the preflight.
 @main
 struct CDCRelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cdc-relay",
-        abstract: "Relay committed outbox rows from Postgres logical replication to Apache Pulsar."
+        abstract: "Relay committed outbox rows from Postgres logical replication to Apache Pulsar.",
+        subcommands: [CheckCommand.self]
     )
 
     @OptionGroup var options: ConfigurationOptions

@@ -16,12 +16,12 @@ public struct SlotBootstrap: Sendable {
 
     public let configuration: ReplicationConfiguration
     /// The table the publication is created for, when it is missing.
-    public let tableName: String
+    public let table: OutboxTable
     private let logger: Logger
 
-    public init(configuration: ReplicationConfiguration, tableName: String = "outbox", logger: Logger) {
+    public init(configuration: ReplicationConfiguration, table: OutboxTable = OutboxTable(), logger: Logger) {
         self.configuration = configuration
-        self.tableName = tableName
+        self.table = table
         self.logger = logger
     }
 
@@ -98,13 +98,13 @@ public struct SlotBootstrap: Sendable {
         let existing = try await session.execute("SELECT 1 FROM pg_publication WHERE pubname = \(name)")
         guard existing.rows.isEmpty else { return false }
         let create = "CREATE PUBLICATION \(ReplicationConfiguration.quoteIdentifier(configuration.publicationName)) "
-            + "FOR TABLE \(ReplicationConfiguration.quoteIdentifier(tableName)) WITH (publish = 'insert')"
+            + "FOR TABLE \(table.quotedName) WITH (publish = 'insert')"
         do {
             _ = try await session.execute(create)
         } catch let error as ReplicationError where error.sqlState == "42710" {
             return false  // created concurrently by another relay
         }
-        logger.notice("created publication", metadata: ["publication": "\(configuration.publicationName)", "table": "\(tableName)"])
+        logger.notice("created publication", metadata: ["publication": "\(configuration.publicationName)", "table": "\(table)"])
         return true
     }
 

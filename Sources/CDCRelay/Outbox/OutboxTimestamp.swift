@@ -28,7 +28,7 @@ public struct OutboxTimestamp: Sendable, Hashable, Comparable, CustomStringConve
 
     public var description: String { iso8601 }
 
-    /// Parses Postgres' ISO text form of a `timestamptz`.
+    /// Parses Postgres' ISO text form of a `timestamptz`, or of a `timestamp` (taken as UTC).
     public init(postgresText text: String) throws(OutboxMappingError) {
         var scanner = DigitScanner(Array(text.utf8))
         func fail() -> OutboxMappingError {
@@ -59,7 +59,9 @@ public struct OutboxTimestamp: Sendable, Hashable, Comparable, CustomStringConve
         }
 
         var offsetSeconds: Int64 = 0
-        if scanner.take(UInt8(ascii: "Z")) {
+        if scanner.isAtEnd {
+            offsetSeconds = 0  // a `timestamp` (without time zone) column: read as UTC
+        } else if scanner.take(UInt8(ascii: "Z")) {
             offsetSeconds = 0
         } else {
             let sign: Int64

@@ -8,19 +8,19 @@ import NIOCore
 /// reconnect the server sends every Relation again.
 public struct PostgresReplicationConnector: ReplicationConnector {
     public let configuration: ReplicationConfiguration
-    public let tableName: String
+    public let table: OutboxTable
     private let logger: Logger
     private let bufferCapacity: Int
 
-    public init(configuration: ReplicationConfiguration, tableName: String = "outbox", bufferCapacity: Int = 4096, logger: Logger) {
+    public init(configuration: ReplicationConfiguration, table: OutboxTable = OutboxTable(), bufferCapacity: Int = 4096, logger: Logger) {
         self.configuration = configuration
-        self.tableName = tableName
+        self.table = table
         self.bufferCapacity = bufferCapacity
         self.logger = logger
     }
 
     public func connect() async throws -> ReplicationStart<PostgresReplicationSource> {
-        let outcome = try await SlotBootstrap(configuration: configuration, tableName: tableName, logger: logger).run()
+        let outcome = try await SlotBootstrap(configuration: configuration, table: table, logger: logger).run()
         let session = ReplicationSession(configuration: configuration, logger: logger, bufferCapacity: bufferCapacity)
         do {
             let stream = try await session.startReplication(from: LSN(0))

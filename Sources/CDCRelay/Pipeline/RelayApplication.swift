@@ -17,51 +17,24 @@ public struct RelayApplication: Sendable {
     public init(
         configuration: OutboxConfiguration,
         logger: Logger,
-        table: OutboxTable = OutboxTable(),
+        table: OutboxTable? = nil,
         metricsHost: String? = nil,
         onMetricsServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws {
         self.configuration = configuration
         self.logger = logger
+        // Tests name their own schema's table; otherwise `relay.table`.
+        let table = table ?? OutboxTable(configured: configuration.relay.table)
         let database = configuration.database
         let relaySettings = configuration.relay
-        var replication = ReplicationConfiguration(
-            host: database.host,
-            port: database.port,
-            user: relaySettings.effectiveReplicationUsername(database: database),
-            password: database.password,
-            database: database.database,
-            sslMode: database.sslMode.rawValue,
-            slotName: relaySettings.slotName,
-            publicationName: relaySettings.publicationName
-        )
-        replication.sslRootCert = database.sslRootCert
-        replication.sslCert = database.sslCert
-        replication.sslKey = database.sslKey
-        var pulsarConfiguration = PulsarClientConfiguration(serviceURL: configuration.pulsar.uri)
-        pulsarConfiguration.authToken = configuration.pulsar.token.flatMap { $0.isEmpty ? nil : $0 }
-        if let path = configuration.pulsar.tokenFile {
-            let file = TokenFile(path: path)
-            // Unreadable at start is a configuration error; later reads fail only that connect.
-            do {
-                _ = try file.read()
-            } catch {
-                throw ConfigurationError(code: .invalidValue, key: "pulsar.token_file", reason: "\(error)")
-            }
-            pulsarConfiguration.authTokenProvider = { try file.read() }
-        }
-        pulsarConfiguration.tlsTrustCertificatesFile = configuration.pulsar.tlsTrustCertificatesFile
-        pulsarConfiguration.tlsAllowInsecureConnection = configuration.pulsar.tlsAllowInsecureConnection
-        // A broker that comes back is found within ~2 s (the client default backs off to 30 s),
-        // and an unanswered request gives up sooner, so a session waiting on it restarts quickly.
-        pulsarConfiguration.initialBackoff = .milliseconds(100)
-        pulsarConfiguration.maxBackoff = .seconds(2)
-        pulsarConfiguration.operationTimeout = .seconds(10)
+        let replication = Self.replicationConfiguration(configuration)
+        let pulsarConfiguration = try Self.pulsarConfiguration(configuration)
         let client = PulsarClient(configuration: pulsarConfiguration, logger: logger)
         self.pulsarClient = client
 
         let settings = RelaySettings(
             table: table,
+            columns: relaySettings.columns,
             topicName: configuration.pulsar.topicName,
             slotName: relaySettings.slotName,
             maxInFlight: relaySettings.maxInFlight,
@@ -76,7 +49,7 @@ public struct RelayApplication: Sendable {
         let metrics = RelayMetrics()
         let health = HealthState()
         let relay = try RelayService(
-            connector: PostgresReplicationConnector(configuration: replication, tableName: table.name, logger: logger),
+            connector: PostgresReplicationConnector(configuration: replication, table: table, logger: logger),
             publishers: PulsarEventPublisherFactory(
                 client: client,
                 producerName: SequenceIDScheme.producerName(slotName: relaySettings.slotName),
@@ -128,6 +101,50 @@ public struct RelayApplication: Sendable {
             await pulsarClient.shutdown()
             throw error
         }
+    }
+
+    /// The relay's Pulsar client settings (also used by `cdc-relay check`).
+    public static func pulsarConfiguration(_ configuration: OutboxConfiguration) throws(ConfigurationError) -> PulsarClientConfiguration {
+        var pulsarConfiguration = PulsarClientConfiguration(serviceURL: configuration.pulsar.uri)
+        pulsarConfiguration.authToken = configuration.pulsar.token.flatMap { $0.isEmpty ? nil : $0 }
+        if let path = configuration.pulsar.tokenFile {
+            let file = TokenFile(path: path)
+            // Unreadable at start is a configuration error; later reads fail only that connect.
+            do {
+                _ = try file.read()
+            } catch {
+                throw ConfigurationError(code: .invalidValue, key: "pulsar.token_file", reason: "\(error)")
+            }
+            pulsarConfiguration.authTokenProvider = { try file.read() }
+        }
+        pulsarConfiguration.tlsTrustCertificatesFile = configuration.pulsar.tlsTrustCertificatesFile
+        pulsarConfiguration.tlsAllowInsecureConnection = configuration.pulsar.tlsAllowInsecureConnection
+        // A broker that comes back is found within ~2 s (the client default backs off to 30 s),
+        // and an unanswered request gives up sooner, so a session waiting on it restarts quickly.
+        pulsarConfiguration.initialBackoff = .milliseconds(100)
+        pulsarConfiguration.maxBackoff = .seconds(2)
+        pulsarConfiguration.operationTimeout = .seconds(10)
+        return pulsarConfiguration
+    }
+
+    /// The relay's replication connection (also used by `cdc-relay check`).
+    public static func replicationConfiguration(_ configuration: OutboxConfiguration) -> ReplicationConfiguration {
+        let database = configuration.database
+        let relaySettings = configuration.relay
+        var replication = ReplicationConfiguration(
+            host: database.host,
+            port: database.port,
+            user: relaySettings.effectiveReplicationUsername(database: database),
+            password: database.password,
+            database: database.database,
+            sslMode: database.sslMode.rawValue,
+            slotName: relaySettings.slotName,
+            publicationName: relaySettings.publicationName
+        )
+        replication.sslRootCert = database.sslRootCert
+        replication.sslCert = database.sslCert
+        replication.sslKey = database.sslKey
+        return replication
     }
 
     /// An ordinary (non-replication) libpq connection string; values quoted for libpq.

@@ -68,6 +68,8 @@ public struct RelayPipeline: Sendable {
     }
 
     public let table: OutboxTable
+    /// Which columns of `table` hold the event's fields.
+    public let columns: OutboxColumnMapping
     public let router: TopicRouter
     public let invalidEvents: InvalidEventHandling
     private let mapper = OutboxRowMapper()
@@ -79,8 +81,12 @@ public struct RelayPipeline: Sendable {
     /// How often an id had to be bumped past the scheme (transactions beyond 65,536 rows).
     public private(set) var sequenceFallbacks = 0
 
-    public init(table: OutboxTable, router: TopicRouter, confirmedLSN: UInt64, invalidEvents: InvalidEventHandling = InvalidEventHandling()) {
+    public init(
+        table: OutboxTable, columns: OutboxColumnMapping = OutboxColumnMapping(), router: TopicRouter, confirmedLSN: UInt64,
+        invalidEvents: InvalidEventHandling = InvalidEventHandling()
+    ) {
         self.table = table
+        self.columns = columns
         self.router = router
         self.invalidEvents = invalidEvents
         self.tracker = LSNTracker(confirmedLSN: confirmedLSN)
@@ -106,7 +112,7 @@ public struct RelayPipeline: Sendable {
         case .relation(let id, let namespace, let name, let columnNames):
             if table.matches(namespace: namespace, name: name) {
                 do {
-                    relations[id] = .outbox(try OutboxColumnLayout(columnNames: columnNames), columnNames: columnNames)
+                    relations[id] = .outbox(try OutboxColumnLayout(columnNames: columnNames, mapping: columns), columnNames: columnNames)
                 } catch {
                     relations[id] = .unusableOutbox(error, columnNames: columnNames)
                 }
@@ -128,16 +134,20 @@ public struct RelayPipeline: Sendable {
             case .unusableOutbox(let error, let columnNames):
                 return try invalid(values, columnNames: columnNames, error: error)
             case .outbox(let layout, let columnNames):
-                if case .text(let payload) = values[safe: layout.payload], payload.count > invalidEvents.maxEventBytes {
+                if let position = layout.payloadPosition, case .text(let payload) = values[safe: position],
+                    payload.count > invalidEvents.maxEventBytes
+                {
+                    let column = columnNames[position]
                     let error = OutboxMappingError(
-                        code: .payloadTooLarge, column: "payload",
+                        code: .payloadTooLarge, column: column,
                         detail: "\(payload.count) bytes, limit relay.max_event_bytes = \(invalidEvents.maxEventBytes)")
-                    return try invalid(values, columnNames: columnNames, error: error, omitting: "payload")
+                    return try invalid(values, columnNames: columnNames, error: error, omitting: column)
                 }
                 let event: OutboxEvent
                 let topic: String
                 do {
-                    event = try mapper.event(from: values, layout: layout)
+                    let commitTime = open.map { OutboxTimestamp(microsecondsSinceEpoch: $0.commitTime) }
+                    event = try mapper.event(from: values, layout: layout, commitTime: commitTime)
                     topic = try router.topic(for: event)
                 } catch {
                     return try invalid(values, columnNames: columnNames, error: error)
@@ -206,7 +216,7 @@ public struct RelayPipeline: Sendable {
         case .halt:
             var failure = RelayPipelineError(mapping: error)
             failure.lsn = transaction.commitLSN
-            if let index = columnNames.firstIndex(of: "id"), case .text(let bytes) = values[safe: index] {
+            if let index = columnNames.firstIndex(of: self.columns.id.columnName ?? "id"), case .text(let bytes) = values[safe: index] {
                 failure.eventID = Int64(String(decoding: bytes, as: UTF8.self))
             }
             throw failure

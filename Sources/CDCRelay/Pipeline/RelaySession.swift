@@ -57,7 +57,7 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         self.health = health
         self.logger = logger
         self.pipeline = Mutex(
-            RelayPipeline(table: settings.table, router: router, confirmedLSN: confirmedLSN, invalidEvents: settings.invalidEvents))
+            RelayPipeline(table: settings.table, columns: settings.columns, router: router, confirmedLSN: confirmedLSN, invalidEvents: settings.invalidEvents))
         self.window = InFlightWindow(capacity: settings.maxInFlight)
         (failures, failureSink) = AsyncStream.makeStream(of: RelayError.self, bufferingPolicy: .bufferingOldest(1))
     }

@@ -1,6 +1,9 @@
+import OutboxCore
+
 /// What the pipeline needs from the configuration (kept apart from the file/env loader).
 public struct RelaySettings: Sendable, Hashable {
     public var table: OutboxTable
+    public var columns: OutboxColumnMapping
     public var topicName: String
     public var slotName: String
     public var maxInFlight: Int
@@ -15,6 +18,7 @@ public struct RelaySettings: Sendable, Hashable {
 
     public init(
         table: OutboxTable = OutboxTable(),
+        columns: OutboxColumnMapping = OutboxColumnMapping(),
         topicName: String,
         slotName: String,
         maxInFlight: Int = 1000,
@@ -25,6 +29,7 @@ public struct RelaySettings: Sendable, Hashable {
         invalidEvents: RelayPipeline.InvalidEventHandling? = nil
     ) {
         self.table = table
+        self.columns = columns
         self.topicName = topicName
         self.slotName = slotName
         self.maxInFlight = maxInFlight

@@ -71,6 +71,14 @@ public struct ConfigurationKey: Sendable {
         .string("relay.dead_letter_topic", \.relay.deadLetterTopic, validate: ConfigurationValidation.fixedTopic),
         .integer("relay.max_event_bytes", \.relay.maxEventBytes, 1024...(1 << 30)),
         .string("relay.metrics_host", \.relay.metricsHost),
+        .string("relay.table", \.relay.table, validate: ConfigurationValidation.tableName),
+        .column("relay.columns.id", \.relay.columns.id, OutboxColumnMapping.idForms),
+        .column("relay.columns.aggregate_type", \.relay.columns.aggregateType, OutboxColumnMapping.aggregateTypeForms),
+        .column("relay.columns.aggregate_id", \.relay.columns.aggregateID, OutboxColumnMapping.aggregateIDForms),
+        .column("relay.columns.event_type", \.relay.columns.eventType, OutboxColumnMapping.eventTypeForms),
+        .column("relay.columns.payload", \.relay.columns.payload, OutboxColumnMapping.payloadForms),
+        .column("relay.columns.created_at", \.relay.columns.createdAt, OutboxColumnMapping.createdAtForms),
+        .column("relay.columns.headers", \.relay.columns.headers, OutboxColumnMapping.headersForms),
         .integer("api.worker_id", \.api.workerID, 0...1023),
         .seconds("api.idempotency_key_ttl_seconds", \.api.idempotencyKeyTTL, 1...(365 * 24 * 3600)),
         .integer("api.max_body_bytes", \.api.maxBodyBytes, 1024...(64 * 1024 * 1024)),
@@ -144,6 +152,20 @@ extension ConfigurationKey {
             }
             config[keyPath: field] = .seconds(value)
         }, read: { String($0[keyPath: field].components.seconds) })
+    }
+
+    /// An outbox column, a `'constant'` or empty (absent), as the field's forms allow.
+    static func column(
+        _ path: String,
+        _ field: WritableKeyPath<OutboxConfiguration, OutboxColumnSource> & Sendable,
+        _ forms: OutboxColumnSource.Forms
+    ) -> ConfigurationKey {
+        ConfigurationKey(path: path, environmentAliases: [], isSecret: false, apply: { config, raw throws(ConfigurationError) in
+            switch OutboxColumnSource.parse(raw, forms: forms) {
+            case .success(let source): config[keyPath: field] = source
+            case .failure(let problem): throw invalid(path, problem.reason)
+            }
+        }, read: { $0[keyPath: field].description })
     }
 
     static func boolean(

@@ -44,4 +44,13 @@ enum ConfigurationValidation {
             && value.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLowercase || $0.isNumber)) }
         return valid ? nil : "'\(value)' must be 1–63 characters of a–z, 0–9 and _, starting with a letter or _"
     }
+
+    /// `table` or `schema.table`, each part an identifier we can use unquoted.
+    static func tableName(_ value: String) -> String? {
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ identifier(String($0)) == nil }) else {
+            return "'\(value)' must be a table or schema.table, each 1–63 characters of a–z, 0–9 and _"
+        }
+        return nil
+    }
 }

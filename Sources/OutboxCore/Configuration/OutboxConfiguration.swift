@@ -66,6 +66,10 @@ public struct OutboxConfiguration: Sendable, Equatable {
         public var maxEventBytes: Int = 64 * 1024 * 1024
         /// Address of the metrics and health server; loopback unless set (0.0.0.0 in a container).
         public var metricsHost: String = "127.0.0.1"
+        /// The outbox table the relay streams (`name` or `schema.name`; `public` when unqualified).
+        public var table: String = "outbox"
+        /// Which of its columns hold the event's fields (`relay.columns.*`).
+        public var columns = OutboxColumnMapping()
 
         /// The role the relay's replication connection logs in as.
         public func effectiveReplicationUsername(database: Database) -> String {

@@ -40,6 +40,13 @@ public final class PulsarClient: Sendable {
         }
     }
 
+    /// Connects to the service URL (TLS and authentication as configured) and looks `topic` up:
+    /// the broker is reachable and answers. Used by preflight checks.
+    public func lookUp(topic: String) async throws {
+        try checkOpen()
+        _ = try await setup.get().lookup.lookup(topic: topic)
+    }
+
     // MARK: producers
 
     public func createProducer(topic: String, options: ProducerOptions = .init()) async throws -> PulsarProducer {

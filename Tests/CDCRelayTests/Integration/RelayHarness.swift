@@ -100,11 +100,13 @@ final class InProcessRelay: Sendable {
     private let group: ServiceGroup
 
     /// `RELAY_TEST_LOG_LEVEL` (e.g. `info`) overrides the level when investigating a test.
-    init(_ fixture: RelayFixture, configuration: OutboxConfiguration? = nil, logLevel: Logger.Level = .warning) throws {
+    /// `configuredTable`: stream `relay.table` of the configuration instead of the fixture's outbox.
+    init(_ fixture: RelayFixture, configuration: OutboxConfiguration? = nil, configuredTable: Bool = false, logLevel: Logger.Level = .warning) throws {
         var logger = Logger(label: "relay-\(fixture.id)")
         logger.logLevel = RelayTestStack.environment["RELAY_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? logLevel
         application = try RelayApplication(
-            configuration: configuration ?? fixture.configuration(), logger: logger, table: fixture.table, metricsHost: "127.0.0.1")
+            configuration: configuration ?? fixture.configuration(), logger: logger, table: configuredTable ? nil : fixture.table,
+            metricsHost: "127.0.0.1")
         group = application.makeServiceGroup(gracefulShutdownSignals: [])
     }
 

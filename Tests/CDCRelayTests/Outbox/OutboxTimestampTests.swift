@@ -12,6 +12,9 @@ import Testing
         ("2026-11-29T20:08:23Z", 1_795_982_903_000_000),
         ("1969-12-31 23:59:59.999999+00", -1),
         ("2024-02-29 12:00:00+00", 1_709_208_000_000_000),
+        // A `timestamp` (without time zone) column is read as UTC.
+        ("2026-11-29 20:08:23", 1_795_982_903_000_000),
+        ("2026-11-29 20:08:23.5", 1_795_982_903_500_000),
     ])
     func parsesPostgresText(_ text: String, _ micros: Int64) throws {
         #expect(try OutboxTimestamp(postgresText: text).microsecondsSinceEpoch == micros)
@@ -19,7 +22,7 @@ import Testing
 
     @Test(arguments: [
         "", "2026-11-29", "2026-13-01 00:00:00+00", "2023-02-29 00:00:00+00", "2026-11-29 24:00:00+00",
-        "2026-11-29 20:08:23", "2026-11-29 20:08:23.1234567+00", "infinity", "2026-11-29 20:08:23+00 BC",
+        "2026-11-29 20:08:23 ", "2026-11-29 20:08:23.1234567+00", "infinity", "2026-11-29 20:08:23+00 BC",
         "2026-11-29 20:08:23.+00",
     ])
     func rejectsOtherText(_ text: String) {

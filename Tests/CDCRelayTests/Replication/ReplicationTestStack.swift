@@ -85,7 +85,7 @@ struct ReplicationFixture {
     }
 
     func bootstrap() async throws -> SlotBootstrap.Outcome {
-        try await SlotBootstrap(configuration: try configuration(), tableName: table, logger: ReplicationTestStack.logger).run()
+        try await SlotBootstrap(configuration: try configuration(), table: OutboxTable(name: table), logger: ReplicationTestStack.logger).run()
     }
 
     /// Inserts one transaction with `ids.count` rows.
