@@ -52,7 +52,10 @@ public struct OutboxBackfill: Sendable {
     func makeStore() -> BackfillStore {
         BackfillStore(
             connection: QueueConnection(label: "outbox-relay.backfill"),
-            conninfo: RelayApplication.conninfo(configuration.database, applicationName: "cdc-relay-backfill", options: "-c datestyle=ISO -c timezone=UTC"),
+            // The relay's own role: it owns the slot's row and reads the outbox.
+            conninfo: RelayApplication.conninfo(
+                configuration.database, user: configuration.relay.effectiveReplicationUsername(database: configuration.database),
+                applicationName: "cdc-relay-backfill", options: "-c datestyle=ISO -c timezone=UTC"),
             table: table, mapping: configuration.relay.columns)
     }
 

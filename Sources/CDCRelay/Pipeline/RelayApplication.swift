@@ -70,7 +70,10 @@ public struct RelayApplication: Sendable {
         // Listed first: the group shuts services down in reverse order, so the recorder writes
         // the final position after the relay drained.
         let recorder = ProgressRecorder(
-            conninfo: Self.conninfo(database), slotName: relaySettings.slotName, board: relay.progress,
+            // The role that records the slot's identity (the replication role) also records its progress.
+            conninfo: Self.conninfo(
+                database, user: relaySettings.effectiveReplicationUsername(database: database), applicationName: "cdc-relay-progress"),
+            slotName: relaySettings.slotName, board: relay.progress,
             metrics: metrics, logger: logger)
         let server = ObservabilityServer.make(
             host: metricsHost ?? relaySettings.metricsHost,
@@ -154,9 +157,11 @@ public struct RelayApplication: Sendable {
     }
 
     /// An ordinary (non-replication) libpq connection string; values quoted for libpq.
-    static func conninfo(_ database: OutboxConfiguration.Database, applicationName: String = "cdc-relay-monitor", options: String? = nil) -> String {
+    static func conninfo(
+        _ database: OutboxConfiguration.Database, user: String? = nil, applicationName: String = "cdc-relay-monitor", options: String? = nil
+    ) -> String {
         var pairs: [(key: String, value: String)] = [
-            ("host", database.host), ("port", String(database.port)), ("user", database.username),
+            ("host", database.host), ("port", String(database.port)), ("user", user ?? database.username),
             ("dbname", database.database), ("connect_timeout", "10"), ("application_name", applicationName),
         ] + database.libpqTLSParameters
         if let options { pairs.append(("options", options)) }
