@@ -175,7 +175,7 @@ public struct SlotBootstrap: Sendable {
         let existing = try await session.execute("SELECT 1 FROM pg_publication WHERE pubname = \(name)")
         guard existing.rows.isEmpty else { return false }
         let create = "CREATE PUBLICATION \(ReplicationConfiguration.quoteIdentifier(configuration.publicationName)) "
-            + "FOR TABLE \(table.quotedName) WITH (publish = 'insert')"
+            + "FOR TABLE \(table.quotedName) WITH (publish = 'insert', publish_via_partition_root = true)"
         do {
             _ = try await session.execute(create)
         } catch let error as ReplicationError where error.sqlState == "42710" {
