@@ -159,7 +159,7 @@ import Testing
         #expect(config.description.contains("outbox.retention=0 outbox.retention_margin=1500ms outbox.partition_interval=2s"))
     }
 
-    @Test func durationText() {
+    @Test func durationText() throws {
         #expect(try DurationText.parse("7d").get() == .seconds(604_800))
         #expect(try DurationText.parse(" 10m ").get() == .seconds(600))
         #expect(try DurationText.parse("36h").get() == .seconds(129_600))

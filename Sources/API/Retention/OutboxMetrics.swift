@@ -43,21 +43,21 @@ public final class OutboxMetrics: Sendable {
     }
 
     func record(_ size: Size) {
-        partitions.set(Double(size.partitions))
-        rows.set(Double(size.liveRows))
-        deadRows.set(Double(size.deadRows))
-        bytes.set(Double(size.bytes))
+        partitions.set(size.partitions)
+        rows.set(size.liveRows)
+        deadRows.set(size.deadRows)
+        bytes.set(size.bytes)
         oldestRowAge.set(size.oldestRowAgeSeconds)
     }
 
     func recordRound(created: Int, dropped: Int, blocked: Bool) {
         if created > 0 { partitionsCreated.increment(by: Int64(created)) }
         if dropped > 0 { partitionsDropped.increment(by: Int64(dropped)) }
-        retentionBlocked.set(blocked ? 1 : 0)
-        maintenanceFailing.set(0)
+        retentionBlocked.set(blocked ? Int64(1) : Int64(0))
+        maintenanceFailing.set(Int64(0))
     }
 
     func recordFailing() {
-        maintenanceFailing.set(1)
+        maintenanceFailing.set(Int64(1))
     }
 }
