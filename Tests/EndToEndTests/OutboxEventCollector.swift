@@ -5,11 +5,6 @@ import Synchronization
 /// Reads a topic from the start in the background and counts events by event id (duplicates
 /// apart), so a test can wait on what arrived while it keeps producing.
 final class OutboxEventCollector: Sendable {
-    struct Event: Decodable {
-        let event_id: String
-        let aggregate_id: String
-    }
-
     struct Counts {
         var byEventID: [String: Int] = [:]
         var aggregateIDs: Set<String> = []
@@ -18,30 +13,33 @@ final class OutboxEventCollector: Sendable {
         var duplicates: Int { byEventID.values.reduce(0) { $0 + max(0, $1 - 1) } }
     }
 
-    private let counts = Mutex(Counts())
+    private final class Box: Sendable {
+        let counts = Mutex(Counts())
+    }
+
+    private let box = Box()
     private let task: Task<Void, any Error>
 
     init(consumer: PulsarConsumer) {
-        let counts = counts
+        let box = box
         task = Task {
             while !Task.isCancelled {
-                let message = try await consumer.receive()
-                let event = try? JSONDecoder().decode(Event.self, from: Data(message.payloadBytes))
-                counts.withLock { counts in
-                    guard let event, let id = Int64(event.event_id) else {
+                guard let message = try await consumer.receive() else { return }
+                box.counts.withLock { counts in
+                    guard let text = message.properties["event_id"], let id = Int64(text) else {
                         counts.undecodable += 1
                         return
                     }
-                    counts.byEventID[event.event_id, default: 0] += 1
-                    counts.aggregateIDs.insert(event.aggregate_id)
+                    counts.byEventID[text, default: 0] += 1
+                    if let key = message.properties["aggregate_id"] ?? message.key { counts.aggregateIDs.insert(key) }
                     counts.maxEventID = max(counts.maxEventID, id)
                 }
-                try await consumer.acknowledge(message.id)
+                try await consumer.acknowledge(message)
             }
         }
     }
 
-    var snapshot: Counts { counts.withLock { $0 } }
+    var snapshot: Counts { box.counts.withLock { $0 } }
 
     /// Polls until `done` holds for what arrived, or the timeout passes; returns the counts.
     func wait(timeout: Duration, until done: (Counts) -> Bool) async -> Counts {

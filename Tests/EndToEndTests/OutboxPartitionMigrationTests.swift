@@ -23,7 +23,7 @@ struct OutboxPartitionMigrationTests {
         }
         let common = ["DATABASE_DATABASE": scope.tag, "LOG_LEVEL": "warning"]
         let before = try DaemonProcess("products-api", arguments: ["migrate"], environment: common.merging(["OUTBOX_MIGRATIONS_DIR": oldSQL.path]) { _, new in new })
-        #expect(await before.waitForExit() == 0, before.logTail())
+        #expect(await before.waitForExit() == 0, "\(before.logTail())")
         #expect(try scope.sql("SELECT relkind FROM pg_class WHERE relname = 'outbox'") == "r")
 
         let relay = try await scope.relay()
@@ -41,7 +41,7 @@ struct OutboxPartitionMigrationTests {
 
         // The migration (and the API after it) while the relay keeps streaming.
         let migrate = try DaemonProcess("products-api", arguments: ["migrate"], environment: common)
-        #expect(await migrate.waitForExit() == 0, migrate.logTail())
+        #expect(await migrate.waitForExit() == 0, "\(migrate.logTail())")
         #expect(try scope.sql("SELECT relkind FROM pg_class WHERE relname = 'outbox'") == "p")
         #expect(try scope.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM outbox") == oldIDs, "rows or ids changed")
         #expect(try scope.sql("SELECT count(*) FROM outbox_legacy") == "500")
@@ -61,13 +61,13 @@ struct OutboxPartitionMigrationTests {
         #expect(productIDs.isSubset(of: all.aggregateIDs), "relay:\n\(relay.logTail())")
         #expect(all.byEventID.count == 700)
         #expect(all.duplicates == 0, "\(all.duplicates) events published again")
-        #expect(relay.isRunning, relay.logTail())
+        #expect(relay.isRunning, "\(relay.logTail())")
 
         // The preflight still passes on the partitioned outbox.
         let check = try DaemonProcess("cdc-relay", arguments: ["check"], environment: common.merging([
             "RELAY_SLOT_NAME": scope.tag, "PULSAR_TOPIC_NAME": scope.topic, "RELAY_REPLICATION_USERNAME": "outbox_relay",
         ]) { _, new in new })
-        #expect(await check.waitForExit() == 0, check.logTail())
+        #expect(await check.waitForExit() == 0, "\(check.logTail())")
 
         collector.stop()
         #expect(await relay.terminate() == 0)
