@@ -85,7 +85,7 @@ struct OutboxRetentionTests {
         try scope.create()
         defer { scope.drop() }
         let retention = 5.0, margin = 2.0, interval = 2.0
-        let loadSeconds = Double(EndToEndStack.environment["OUTBOX_RETENTION_LOAD_SECONDS"] ?? "") ?? 120
+        let loadSeconds = Double(EndToEndStack.environment["OUTBOX_RETENTION_LOAD_SECONDS"] ?? "") ?? 60
         let api = try await scope.api([
             "OUTBOX_RETENTION": "5s", "OUTBOX_RETENTION_MARGIN": "2s", "OUTBOX_PARTITION_INTERVAL": "2s",
         ])

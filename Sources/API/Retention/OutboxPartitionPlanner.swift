@@ -73,11 +73,13 @@ struct OutboxPartitionPlanner: Sendable {
             if case .range(_, let upper) = partition.bound { return upper }
             return nil
         }.max()
-        let nowAligned = OutboxPartitionTime.id(atMillisSince1970: nowMillis - ((nowMillis % width) + width) % width)
+        let nowAlignedMillis = nowMillis - ((nowMillis % width) + width) % width
+        let nowAligned = OutboxPartitionTime.id(atMillisSince1970: nowAlignedMillis)
         // After a long stop, start at the current interval rather than filling the past.
         var start = max(highest ?? nowAligned, nowAligned)
         if let defaultMaxID, defaultMaxID >= start { start = defaultMaxID + 1 }
-        let target = OutboxPartitionTime.id(atMillisSince1970: nowMillis + Int64(ahead) * width)
+        // The current interval and `ahead` whole intervals after it.
+        let target = OutboxPartitionTime.id(atMillisSince1970: nowAlignedMillis + Int64(ahead + 1) * width)
         // A bounded number per round, whatever the input.
         while start < target, plan.create.count < ahead + 2 {
             let startMillis = OutboxPartitionTime.millisSince1970(ofID: start)

@@ -40,7 +40,7 @@ import Testing
         let covered = planner.plan(partitions: minutes(-5, 4), nowMillis: now, acked: .unknown, defaultMaxID: nil)
         #expect(covered.create.isEmpty)
         let short = planner.plan(partitions: minutes(-5, 1), nowMillis: now, acked: .unknown, defaultMaxID: nil)
-        #expect(short.create.map(\.lower) == [id(now + 60_000), id(now + 120_000)])
+        #expect(short.create.map(\.lower) == [id(now + 60_000), id(now + 120_000), id(now + 180_000)])
     }
 
     @Test func afterTheLegacyBoundaryNoSliver() {
@@ -84,7 +84,8 @@ import Testing
 
     @Test func theLegacyTableGoesOnceAllItsRowsAreOld() {
         let legacy = OutboxPartition(name: "outbox_legacy", bound: .range(lower: nil, upper: id(now - 11 * 60_000)))
-        let kept = planner.plan(partitions: [legacy], nowMillis: now - 60_000, acked: .oldest(millisSince1970: now), defaultMaxID: nil)
+        // Two minutes earlier the cutoff (now - retention) is 12 minutes back: the legacy rows are not all older.
+        let kept = planner.plan(partitions: [legacy], nowMillis: now - 2 * 60_000, acked: .oldest(millisSince1970: now), defaultMaxID: nil)
         #expect(kept.drop.isEmpty)
         let dropped = planner.plan(partitions: [legacy], nowMillis: now, acked: .oldest(millisSince1970: now), defaultMaxID: nil)
         #expect(dropped.drop == ["outbox_legacy"])
