@@ -85,6 +85,9 @@ public struct ConfigurationKey: Sendable {
         .boolean("api.migrate_on_start", \.api.migrateOnStart),
         .integer("api.create_batch_size", \.api.createBatchSize, 1...1000),
         .integer("api.create_batch_concurrency", \.api.createBatchConcurrency, 1...1000),
+        .duration("outbox.retention", \.outbox.retention, .zero ... .seconds(3650 * 86_400)),
+        .duration("outbox.retention_margin", \.outbox.retentionMargin, .zero ... .seconds(365 * 86_400)),
+        .duration("outbox.partition_interval", \.outbox.partitionInterval, .seconds(1) ... .seconds(31 * 86_400)),
         .logLevel("log.level", \.log.level),
     ]
 }
@@ -152,6 +155,24 @@ extension ConfigurationKey {
             }
             config[keyPath: field] = .seconds(value)
         }, read: { String($0[keyPath: field].components.seconds) })
+    }
+
+    /// A duration such as `7d`, `10m`, `30s` or `0` (``DurationText``).
+    static func duration(
+        _ path: String,
+        _ field: WritableKeyPath<OutboxConfiguration, Duration> & Sendable,
+        _ range: ClosedRange<Duration>
+    ) -> ConfigurationKey {
+        ConfigurationKey(path: path, environmentAliases: [], isSecret: false, apply: { config, raw throws(ConfigurationError) in
+            switch DurationText.parse(raw) {
+            case .failure(let problem): throw invalid(path, problem.reason)
+            case .success(let value):
+                guard range.contains(value) else {
+                    throw invalid(path, "\(DurationText.format(value)) is outside \(DurationText.format(range.lowerBound))…\(DurationText.format(range.upperBound))")
+                }
+                config[keyPath: field] = value
+            }
+        }, read: { DurationText.format($0[keyPath: field]) })
     }
 
     /// An outbox column, a `'constant'` or empty (absent), as the field's forms allow.

@@ -89,6 +89,18 @@ public struct OutboxConfiguration: Sendable, Equatable {
         public var createBatchConcurrency: Int = 1
     }
 
+    /// The outbox table's lifecycle, maintained by the API that writes it (docs/outbox-lifecycle.md).
+    public struct OutboxSettings: Sendable, Equatable {
+        /// Rows are kept at least this long; 0: each row is deleted in the transaction that
+        /// inserted it (the WAL still carries the insert).
+        public var retention: Duration = .seconds(7 * 86_400)
+        /// Rows newer than the relays' acknowledged commit time minus this are never dropped
+        /// (the margin `cdc-relay recover` republishes from).
+        public var retentionMargin: Duration = .seconds(600)
+        /// Width of one outbox partition (a range of snowflake ids).
+        public var partitionInterval: Duration = .seconds(86_400)
+    }
+
     public struct LogSettings: Sendable, Equatable {
         public var level: Logger.Level = .info
     }
@@ -98,6 +110,7 @@ public struct OutboxConfiguration: Sendable, Equatable {
     public var pulsar = Pulsar()
     public var relay = Relay()
     public var api = APISettings()
+    public var outbox = OutboxSettings()
     public var log = LogSettings()
 
     public init() {}
