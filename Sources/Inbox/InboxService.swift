@@ -76,7 +76,7 @@ public final class InboxService<Handler: InboxHandler>: Service, Sendable {
 
         var readError: (any Error)?
         do {
-            try await cancelOnGracefulShutdown {
+            _ = try await cancelOnGracefulShutdown {
                 try await self.read(consumer, lanes: lanes, window: window)
             }
         } catch is CancellationError {
@@ -96,7 +96,13 @@ public final class InboxService<Handler: InboxHandler>: Service, Sendable {
 
     private func read(_ consumer: PulsarConsumer, lanes: [InboxLane<Handler>], window: InboxWindow) async throws {
         while true {
-            await window.acquire()
+            // A full window must not keep a shutdown waiting: cancellation opens it.
+            await withTaskCancellationHandler {
+                await window.acquire()
+            } onCancel: {
+                Task { await window.open() }
+            }
+            try Task.checkCancellation()
             let message: PulsarMessage
             do {
                 guard let received = try await consumer.receive() else { return }

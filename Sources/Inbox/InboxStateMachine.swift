@@ -38,7 +38,7 @@ public struct InboxStateMachine: Sendable {
     }
 
     /// Why a transaction failed.
-    public enum Failure: Sendable, Hashable {
+    public enum Failure: Error, Sendable, Hashable {
         /// The handler threw: counts towards `max_redeliveries`.
         case handler(String)
         /// The database (or the inbox's own statements) failed: retried without counting.

@@ -151,7 +151,7 @@ struct InboxFaultTests {
 
         // Caught up: every created product is in the read model.
         let caughtUp = try await InboxTestStack.waitUntil(timeout: .seconds(90)) { try chain.projected() >= created }
-        #expect(caughtUp, "projected \(try chain.projected()) of \(created)\n\(projector.logTail())")
+        #expect(caughtUp, "projected \((try? chain.projected()) ?? -1) of \(created)\n\(projector.logTail())")
         let metrics = (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(chain.projectorPort)/metrics")!)).map { String(decoding: $0.0, as: UTF8.self) } ?? ""
         #expect(await projector.terminate() == 0, "projector did not exit 0 on SIGTERM\n\(projector.logTail())")
         #expect(await relay.terminate() == 0)

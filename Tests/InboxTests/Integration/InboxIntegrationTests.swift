@@ -13,7 +13,8 @@ import Testing
 /// Key_Shared subscription, per-key order.
 @Suite(.enabled(if: InboxTestStack.shouldRun, "needs the local stack (scripts/test)"), .serialized, .timeLimit(.minutes(4)))
 struct InboxIntegrationTests {
-    /// The catalog handler, failing every time for one event id (counting its attempts).
+    /// The catalog handler, failing every time for one event id (counting the attempts where it
+    /// ran alone: a group containing it fails once first and is then replayed one by one).
     struct FailingHandler: InboxHandler {
         let failingEventID: Int64
         let attempts = NIOLockedValueBox(0)
@@ -21,7 +22,7 @@ struct InboxIntegrationTests {
 
         func handle(_ entries: [InboxEntry], on connection: PostgresConnection, logger: Logger) async throws {
             if entries.contains(where: { $0.eventID == failingEventID }) {
-                attempts.withLockedValue { $0 += 1 }
+                if entries.count == 1 { attempts.withLockedValue { $0 += 1 } }
                 throw Refused()
             }
             try await CatalogHandler().handle(entries, on: connection, logger: logger)
@@ -54,7 +55,7 @@ struct InboxIntegrationTests {
         let caughtUp = try await InboxTestStack.waitUntil(timeout: .seconds(60)) {
             try fixture.productCount() == 39 && inbox.metrics.value("inbox_dead_lettered_total") == 1
         }
-        #expect(caughtUp, "products \(try fixture.productCount()), dead-lettered \(inbox.metrics.value("inbox_dead_lettered_total"))")
+        #expect(caughtUp, "products \((try? fixture.productCount()) ?? -1), dead-lettered \(inbox.metrics.value("inbox_dead_lettered_total"))")
         try await running.stop()
         await pulsar.shutdown()
 
