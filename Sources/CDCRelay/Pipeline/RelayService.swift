@@ -1,4 +1,5 @@
 import Logging
+import OutboxCore
 import ServiceLifecycle
 
 /// The CDC relay as a `Service`: opens a replication session from the slot, runs it, and on any

@@ -1,4 +1,5 @@
 import Dispatch
+import OutboxCore
 import Logging
 import ServiceLifecycle
 
