@@ -1,3 +1,5 @@
+import OutboxCore
+
 /// Decides, from the outbox's partitions and the time, which partitions to create ahead and
 /// which to drop. Pure: ``OutboxPartitionService`` reads the catalog, asks, and runs the SQL.
 ///
@@ -90,12 +92,5 @@ struct OutboxPartitionPlanner: Sendable {
             plan.create.append(NewPartition(name: OutboxPartitionTime.partitionName(startingAt: start), lower: start, upper: upper))
             start = upper
         }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds (0 for zero), truncated.
-    var wholeMilliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }
