@@ -22,6 +22,6 @@ enum CommandOutput {
         guard let summary else { return }
         line("backfill \(run.name): published \(summary.published) rows in \(String(format: "%.1f", summary.seconds)) s; "
             + "\(summary.invalid) rows did not map, \(summary.gone) were no longer in the table")
-        if run.invalid > 0 { throw ExitCode(3) }
+        if summary.invalid > 0 || run.invalid > 0 { throw ExitCode(3) }
     }
 }

@@ -1,3 +1,5 @@
+import OutboxCore
+
 /// Keeps a backfill at `rate` rows per second (0: unthrottled) so live traffic keeps its
 /// latency. A token bucket holding at most one second of rows. Pure.
 public struct BackfillThrottle: Sendable, Hashable {
@@ -15,7 +17,7 @@ public struct BackfillThrottle: Sendable, Hashable {
         guard rate > 0 else { return .zero }
         if let last {
             let elapsed = now - last
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.fractionalSeconds
             tokens = min(Double(rate), tokens + seconds * Double(rate))
         }
         last = now

@@ -137,7 +137,7 @@ public struct TableBackfill: Sendable {
         try await store.finish(name: run.name)
         let elapsed = clock.now - started
         progress(BackfillProgressLine(name: run.name, done: run.done, total: run.total, rowsPerSecond: Self.rate(published, elapsed)).text)
-        return Summary(published: published, invalid: run.invalid, gone: gone, seconds: Self.seconds(elapsed))
+        return Summary(published: published, invalid: run.invalid, gone: gone, seconds: elapsed.fractionalSeconds)
     }
 
     /// Waits until the broker acknowledged everything handed over; a failed send stops the run.
@@ -152,12 +152,8 @@ public struct TableBackfill: Sendable {
         }
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
     static func rate(_ rows: Int64, _ duration: Duration) -> Double {
-        let seconds = seconds(duration)
+        let seconds = duration.fractionalSeconds
         return seconds > 0 ? Double(rows) / seconds : 0
     }
 }

@@ -1,4 +1,9 @@
 extension Duration {
+    /// The duration in seconds, with its fraction (for rates and printed figures).
+    public var fractionalSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
     /// Whole milliseconds (0 for zero), truncated.
     public var wholeMilliseconds: Int64 {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
