@@ -155,12 +155,16 @@ public final class InboxService<Handler: InboxHandler>: Service, Sendable {
         var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
         let options = ConsumerOptions(
             subscriptionType: settings.subscriptionType, initialPosition: .earliest,
-            receiverQueueSize: min(settings.maxInFlight, 1000))
+            receiverQueueSize: min(settings.maxInFlight, 1000),
+            consumerName: settings.consumerName ?? InboxConsumerName(
+                subscription: settings.subscription,
+                startedAtMilliseconds: UInt64(max(0, Date().timeIntervalSince1970 * 1000)),
+                nonce: UInt32.random(in: 0...UInt32.max)).value)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 let consumer = try await pulsar.subscribe(topic: settings.topic, subscription: settings.subscription, options: options)
                 logger.info("subscribed", metadata: [
-                    "topic": "\(settings.topic)", "subscription": "\(settings.subscription)", "type": "\(settings.subscriptionType)",
+                    "consumer": "\(options.consumerName ?? "")", "topic": "\(settings.topic)", "subscription": "\(settings.subscription)", "type": "\(settings.subscriptionType)",
                 ])
                 return consumer
             } catch {

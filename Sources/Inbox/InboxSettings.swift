@@ -16,6 +16,9 @@ public struct InboxSettings: Sendable, Hashable {
     public var retention: Duration
     /// How long a graceful shutdown waits for the lanes to finish what they received.
     public var drainTimeout: Duration
+    /// nil: a name by inverted start time, so a restarted instance becomes the active Failover
+    /// consumer at once (`InboxConsumerName`).
+    public var consumerName: String?
 
     public init(
         topic: String,
@@ -25,7 +28,8 @@ public struct InboxSettings: Sendable, Hashable {
         machine: InboxStateMachine.Settings = .init(),
         maxInFlight: Int = 2000,
         retention: Duration = .seconds(14 * 24 * 3600),
-        drainTimeout: Duration = .seconds(10)
+        drainTimeout: Duration = .seconds(10),
+        consumerName: String? = nil
     ) {
         self.topic = topic
         self.subscription = subscription
@@ -35,6 +39,7 @@ public struct InboxSettings: Sendable, Hashable {
         self.maxInFlight = max(1, maxInFlight)
         self.retention = retention
         self.drainTimeout = drainTimeout
+        self.consumerName = consumerName
     }
 
     /// Pulsar's convention for a subscription's dead-letter topic.

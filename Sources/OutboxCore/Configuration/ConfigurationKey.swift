@@ -93,7 +93,7 @@ public struct ConfigurationKey: Sendable {
         .choice("projector.subscription_type", \.projector.subscriptionType),
         .integer("projector.metrics_port", \.projector.metricsPort, 1...65535),
         .string("projector.metrics_host", \.projector.metricsHost),
-        .seconds("inbox.retention_seconds", \.inbox.retention, 60...(3650 * 24 * 3600)),
+        .duration("inbox.retention", \.inbox.retention, .seconds(60) ... .seconds(3650 * 86_400)),
         .integer("inbox.max_redeliveries", \.inbox.maxRedeliveries, 0...1000),
         .integer("inbox.redelivery_delay_ms", \.inbox.redeliveryDelayMilliseconds, 1...60_000),
         .integer("inbox.lanes", \.inbox.lanes, 1...256),

@@ -39,7 +39,7 @@ import Testing
         for (name, value, key) in [
             ("INBOX_LANES", "0", "inbox.lanes"), ("PROJECTOR_SUBSCRIPTION", "has space", "projector.subscription"),
             ("PROJECTOR_TOPIC", "persistent://public/default/{aggregate_type}", "projector.topic"),
-            ("PROJECTOR_SUBSCRIPTION_TYPE", "shared", "projector.subscription_type"), ("INBOX_RETENTION_SECONDS", "abc", "inbox.retention_seconds"),
+            ("PROJECTOR_SUBSCRIPTION_TYPE", "shared", "projector.subscription_type"), ("INBOX_RETENTION", "abc", "inbox.retention"),
         ] {
             do {
                 _ = try load([name: value])
