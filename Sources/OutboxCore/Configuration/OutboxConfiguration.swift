@@ -122,8 +122,9 @@ public struct OutboxConfiguration: Sendable, Equatable {
         public var maxRedeliveries: Int = 5
         /// First delay before a failed message is tried again (doubles up to 10 s).
         public var redeliveryDelayMilliseconds: Int = 200
-        /// Independent per-key lanes (transactions running at once).
-        public var lanes: Int = 8
+        /// Independent per-key lanes (transactions running at once). 1: the catalog handler adds to
+        /// a few shared category rows, so concurrent transactions only queue on their row locks.
+        public var lanes: Int = 1
         /// Most messages one transaction takes.
         public var maxBatch: Int = 500
         /// Messages received and not yet acknowledged.
