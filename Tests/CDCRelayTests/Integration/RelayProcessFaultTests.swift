@@ -3,12 +3,13 @@ import Synchronization
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// The real `cdc-relay` executable killed with SIGKILL. Nothing shared is stopped, but the tests
 /// are long and load the machine, so they run with the fault suites (REPL_FAULT_TESTS=1).
 @Suite(
     .serialized,
-    .enabled(if: RelayTestStack.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
+    .enabled(if: StackEnvironment.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
     .timeLimit(.minutes(3))
 )
 struct RelayProcessFaultTests {
@@ -80,7 +81,7 @@ struct RelayProcessFaultTests {
     @Test func standbyTakesOverWithinTenSecondsWhenTheActiveRelayIsKilled() async throws {
         let fixture = try RelayDatabaseFixture()
         defer { fixture.cleanUp() }
-        let collector = try PulsarCollector(topic: fixture.topic)
+        let collector = try await PulsarCollector(topic: fixture.topic)
         defer { collector.stop() }
         let active = try RelayProcess(fixture)
         try await Self.requireStatus(active, "streaming")

@@ -2,8 +2,9 @@ import Foundation
 import NIOCore
 import Testing
 @testable import CDCRelay
+import TestSupport
 
-@Suite("replication session against the local stack", .enabled(if: ReplicationTestStack.shouldRun), .timeLimit(.minutes(2)))
+@Suite("replication session against the local stack", .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(2)))
 struct ReplicationSessionIntegrationTests {
     @Test func streamsRealWALInCommitOrderAndConfirms() async throws {
         let fixture = try ReplicationFixture()
@@ -146,7 +147,7 @@ struct ReplicationSessionIntegrationTests {
         do {
             _ = try await fixture.bootstrap()
             let stream = try await session.startReplication()
-            try ReplicationTestStack.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_replication WHERE application_name = '\(application)'")
+            try SQL.run("SELECT pg_terminate_backend(pid) FROM pg_stat_replication WHERE application_name = '\(application)'")
             var iterator = stream.makeAsyncIterator()
             let error = await #expect(throws: ReplicationError.self) {
                 while try await iterator.next() != nil {}

@@ -1,3 +1,4 @@
+import TestSupport
 import NIOCore
 import NIOPosix
 import Testing
@@ -10,7 +11,7 @@ import Foundation
 #endif
 
 /// Broker restarts on a private pulsar-lite (`PrivateBroker`), never on the shared one.
-@Suite("Consumer reconnect", .enabled(if: InteropStack.shouldRun), .serialized)
+@Suite("Consumer reconnect", .enabled(if: StackEnvironment.shouldRun), .serialized)
 struct ConsumerReconnectTests {
     @Test("after the broker is killed and restarted the consumer re-subscribes and gets every unacknowledged message")
     func resubscribeAfterBrokerRestart() async throws {
@@ -21,7 +22,7 @@ struct ConsumerReconnectTests {
             $0.maxBackoff = .seconds(1)
         }
         do {
-            let topic = InteropStack.uniqueTopic("reconnect")
+            let topic = StackEnvironment.uniqueTopic("reconnect")
             let consumer = try await client.subscribe(
                 topic: topic, subscription: "survivor",
                 options: ConsumerOptions(subscriptionType: .shared, initialPosition: .earliest, receiverQueueSize: 10))
