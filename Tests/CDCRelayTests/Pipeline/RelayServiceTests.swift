@@ -33,12 +33,13 @@ import TestSupport
     /// Runs the service in a group; `body` drives it, then the group shuts down gracefully.
     static func withService(
         connector: FakeConnector, publisher: @escaping @Sendable () -> FakePublisher, settings: RelaySettings = settings(),
-        _ body: (RelayService<FakeConnector>) async throws -> Void
+        clock: ManualClock? = nil, _ body: (RelayService<FakeConnector>) async throws -> Void
     ) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let service = try RelayService(
-            connector: connector, publishers: FakePublisherFactory(make: publisher), settings: settings, logger: logger)
+            connector: connector, publishers: FakePublisherFactory(make: publisher), settings: settings,
+            statusClock: clock.map { $0 as any Clock<Duration> } ?? ContinuousClock(), logger: logger)
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -48,16 +49,38 @@ import TestSupport
         }
     }
 
+    /// Advances the status loop's clock by one tick (the settings' 50 ms) `times` times, each time
+    /// waiting until the loop has run the tick and parked again.
+    static func tick(_ clock: ManualClock, times: Int = 1) async -> Bool {
+        for _ in 0..<times {
+            guard await waitUntil(timeout: .seconds(5), interval: .milliseconds(1), { clock.sleepers > 0 }) else { return false }
+            clock.advance(by: .milliseconds(50))
+            guard await waitUntil(timeout: .seconds(5), interval: .milliseconds(1), { clock.sleepers > 0 }) else { return false }
+        }
+        return true
+    }
+
+    /// Ticks the status loop until `condition` holds (false after `limit` ticks).
+    static func tick(_ clock: ManualClock, limit: Int = 100, until condition: () -> Bool) async -> Bool {
+        for _ in 0..<limit {
+            if condition() { return true }
+            guard await tick(clock) else { return false }
+        }
+        return condition()
+    }
+
     @Test func publishesAndConfirmsAfterAcks() async throws {
         let source = FakeReplicationSource()
         let publisher = FakePublisher()
-        try await Self.withService(connector: FakeConnector(sources: [source]), publisher: { publisher }) { service in
+        let clock = ManualClock()
+        try await Self.withService(connector: FakeConnector(sources: [source]), publisher: { publisher }, clock: clock) { service in
             Self.feedTransaction(source, commitLSN: 0x1000, ids: [1, 2, 3], withRelation: true)
             #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 3 })
-            try await Task.sleep(for: .milliseconds(150))
+            // Three status ticks with nothing acked: nothing past the transaction is confirmed.
+            #expect(await Self.tick(clock, times: 3))
             #expect(source.statuses.allSatisfy { $0.flushed < 0x1030 })
             publisher.complete(3)
-            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { source.statuses.last?.flushed == 0x1030 })
+            #expect(await Self.tick(clock) { source.statuses.last?.flushed == 0x1030 })
             #expect(publisher.sent.map(\.properties["event_id"]) == ["1", "2", "3"])
             #expect(service.health.isReady)
         }
@@ -87,15 +110,17 @@ import TestSupport
     @Test func statusIsSentWhileStalled() async throws {
         let source = FakeReplicationSource()
         let publisher = FakePublisher()
+        let clock = ManualClock()
         try await Self.withService(
             connector: FakeConnector(sources: [source], confirmedLSN: 0x500), publisher: { publisher },
-            settings: Self.settings(maxInFlight: 1)
+            settings: Self.settings(maxInFlight: 1), clock: clock
         ) { _ in
             Self.feedTransaction(source, commitLSN: 0x1000, ids: [1, 2], withRelation: true)
             #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 1 })
             let before = source.statuses.count
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(source.statuses.count > before + 2)
+            // Every tick is a status interval (50 ms): each one sends a status while stalled.
+            #expect(await Self.tick(clock, times: 3))
+            #expect(source.statuses.count >= before + 3)
             #expect(source.statuses.allSatisfy { $0.flushed == 0x500 })
             publisher.complete(2)
             #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 2 })
