@@ -200,7 +200,12 @@ let package = Package(
         // MARK: tests
         // One stack environment, process spawning, SQL helper, waitUntil and official-client
         // consumer for every test target (InboxTests keeps its own Support/ for now).
-        .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["official_consume.py"]),
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tests/TestSupport",
+            exclude: ["official_consume.py"]
+        ),
         .testTarget(name: "OutboxCoreTests", dependencies: ["OutboxCore", "TestSupport"]),
         .testTarget(
             name: "PulsarClientTests",

@@ -31,7 +31,7 @@ struct APIToPulsarTests {
         }
 
         let apiPort = try freePort()
-        let metricsPort = apiPort + 1
+        let metricsPort = try freePort()
         let common = ["DATABASE_DATABASE": tag, "LOG_LEVEL": "warning"]
         let api = try DaemonProcess("products-api", arguments: ["serve"], environment: common.merging([
             "SERVER_HOST": "127.0.0.1", "SERVER_PORT": "\(apiPort)", "API_WORKER_ID": "3",

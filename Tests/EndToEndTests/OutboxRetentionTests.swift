@@ -36,7 +36,7 @@ struct OutboxRetentionTests {
         }
 
         func relay() async throws -> DaemonProcess {
-            let metricsPort = apiPort + 1
+            let metricsPort = try freePort()
             let relay = try DaemonProcess("cdc-relay", arguments: [], environment: [
                 "DATABASE_DATABASE": tag, "LOG_LEVEL": "warning", "RELAY_SLOT_NAME": tag, "PULSAR_TOPIC_NAME": topic,
                 "RELAY_METRICS_PORT": "\(metricsPort)", "RELAY_REPLICATION_USERNAME": "outbox_relay",

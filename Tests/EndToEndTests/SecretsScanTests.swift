@@ -36,7 +36,7 @@ struct SecretsScanTests {
             _ = try? SQL.run("DROP DATABASE IF EXISTS \(tag) WITH (FORCE)")
         }
         let apiPort = try freePort()
-        let metricsPort = apiPort + 1
+        let metricsPort = try freePort()
         let common = ["DATABASE_DATABASE": tag, "LOG_LEVEL": "trace", "DB_PASSWORD": password, "PULSAR_TOKEN": token]
         let api = try DaemonProcess("products-api", arguments: ["serve"], environment: common.merging([
             "SERVER_HOST": "127.0.0.1", "SERVER_PORT": "\(apiPort)",

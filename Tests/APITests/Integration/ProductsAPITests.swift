@@ -316,6 +316,12 @@ struct ProductsAPITests {
         }
     }
 
+    static func allKeysExpired(_ db: TestDatabase) async -> Bool {
+        await waitUntilAsync(timeout: .seconds(5), interval: .milliseconds(20)) {
+            (try? await db.text("count(*)", from: "idempotency_keys", where: "expires_at >= now()")) == ["0"]
+        }
+    }
+
     @Test func expiredKeysAreTreatedAsNewAndCleanedUp() async throws {
         try await TestDatabase.with { db in
             let settings = TestApp.settings(idempotencyKeyTTL: .milliseconds(300))
@@ -323,7 +329,8 @@ struct ProductsAPITests {
                 let headers = TestApp.headers([("Idempotency-Key", "short-lived")])
                 let body = ByteBuffer(string: #"{"name":"a","price":1,"stock":1}"#)
                 let first = try await client.execute(uri: "/products", method: .post, headers: headers, body: body)
-                try await Task.sleep(for: .milliseconds(600))
+                // The TTL is 300 ms: wait until the database holds no unexpired key.
+                #expect(await Self.allKeysExpired(db))
                 let second = try await client.execute(uri: "/products", method: .post, headers: headers, body: body)
                 #expect(first.status == .created && second.status == .created)
                 #expect(second.headers[HTTPField.Name("Idempotent-Replayed")!] == nil)
@@ -331,7 +338,8 @@ struct ProductsAPITests {
                 #expect(try await db.count("products") == 2)
 
                 _ = try await client.execute(uri: "/products", method: .post, headers: TestApp.headers([("Idempotency-Key", "other")]), body: body)
-                try await Task.sleep(for: .milliseconds(600))
+                // The TTL is 300 ms: wait until the database holds no unexpired key.
+                #expect(await Self.allKeysExpired(db))
                 let store = ProductStore(client: db.client, queryTimeout: .seconds(3))
                 let deleted = try await store.deleteExpiredIdempotencyKeys(logger: TestDatabase.logger)
                 #expect(deleted == 2)

@@ -44,7 +44,7 @@ struct RelayProcessFaultTests {
             relay = try RelayProcess(fixture, maxInFlight: 200)
             try await Self.requireStatus(relay, "streaming")
         }
-        try await Task.sleep(for: .seconds(1))
+        #expect(await load.waitForMore(100), "the load goes on after the last restart")
         let inserted = try await load.stop()
         let afterWrites = try fixture.currentWALLSN()
         #expect(inserted.count > 500, "the load kept inserting (\(inserted.count) rows)")
@@ -133,6 +133,15 @@ final class InsertLoad: Sendable {
 
     /// Ids of batches that failed while Postgres was down: committed or not.
     var uncertain: Set<Int64> { state.withLock { $0.uncertain } }
+
+    /// How many rows were committed so far.
+    var insertedCount: Int { state.withLock { $0.inserted.count } }
+
+    /// Waits until `rows` more rows were committed (the load goes on after the last fault).
+    func waitForMore(_ rows: Int, timeout: Duration = .seconds(30)) async -> Bool {
+        let target = insertedCount + rows
+        return await waitUntil(timeout: timeout) { insertedCount >= target }
+    }
 
     func start() {
         let thread = Thread { [self] in

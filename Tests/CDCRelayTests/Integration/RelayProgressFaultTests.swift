@@ -37,8 +37,8 @@ struct RelayProgressFaultTests {
         load.start()
         var slotWentBackBy: [UInt64] = []
         for _ in 1...2 {
-            // Long enough under load that the slot's on-disk position is thousands of events old.
-            try await Task.sleep(for: .seconds(10))
+            // Under load until the slot's on-disk position is thousands of events old.
+            #expect(await load.waitForMore(2000, timeout: .seconds(60)), "the load kept inserting")
             let recordedBefore = try #require(SQL.lsn(try recordedLSN(fixture)))
             try await StackEnvironment.stack("pg-crash")
             try await StackEnvironment.stack("pg-start")
@@ -50,7 +50,7 @@ struct RelayProgressFaultTests {
             #expect(try await waitUntil(timeout: .seconds(30)) { (SQL.lsn(try recordedLSN(fixture)) ?? 0) > recordedBefore },
                     "the relay records its progress again after the crash")
         }
-        try await Task.sleep(for: .seconds(1))
+        #expect(await load.waitForMore(100), "the load goes on after the last restart")
         let inserted = try await load.stop()
         let elapsed = ContinuousClock.now - started
         let uncertain = load.uncertain
