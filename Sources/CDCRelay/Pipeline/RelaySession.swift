@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Logging
+import OutboxCore
 import ServiceLifecycle
 import Synchronization
 
@@ -294,7 +295,7 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
             } else {
                 metrics.eventsPublished.increment()
             }
-            let latency = UnixMicroseconds.now() - publication.commitTime
+            let latency = WallClock.unixMicroseconds() - publication.commitTime
             metrics.publishLatency.recordNanoseconds(max(0, latency) * 1000)
         }
         switch outcome {
@@ -384,13 +385,5 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         try await source.sendStatus(positions, replyRequested: false)
         logger.info("final status sent", metadata: ["confirmed_lsn": "\(LSNFormat.string(positions.flushed))"])
         return positions.flushed
-    }
-}
-
-enum UnixMicroseconds {
-    static func now() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
     }
 }

@@ -45,11 +45,10 @@ struct ReplicationSessionIntegrationTests {
             #expect(relation.columns[0].isKey && relation.columns[0].typeOID == 20)
             #expect(relation.columns[4].typeOID == 3802)
             #expect([insert1, insert2, insert3].allSatisfy { $0.relationOID == relation.oid && $0.xid == nil })
-            #expect(try [insert1, insert2, insert3].map { try $0.newTuple.columns[0].asInt64() } == [1, 2, 3])
-            #expect(try insert2.newTuple.columns[1].asString() == "product")
-            let payload = try insert1.newTuple.columns[4].asJSONBytes()
-            #expect(String(buffer: payload) == #"{"name": "p", "event_id": 1}"#)
-            #expect(try insert1.newTuple.columns[6].asTimestampMicros() > 1_700_000_000_000_000)
+            #expect(try [insert1, insert2, insert3].map { try $0.newTuple.columns[0].int64() } == [1, 2, 3])
+            #expect(try insert2.newTuple.columns[1].text() == "product")
+            #expect(try insert1.newTuple.columns[4].text() == #"{"name": "p", "event_id": 1}"#)
+            #expect(try OutboxTimestamp(postgresText: insert1.newTuple.columns[6].text()).microsecondsSinceEpoch > 1_700_000_000_000_000)
             #expect(begin1.finalLSN == commit1.commitLSN && begin2.finalLSN == commit2.commitLSN)
             #expect(commit1.commitLSN < commit1.endLSN)
             #expect(commit1.endLSN <= commit2.commitLSN)
@@ -86,7 +85,7 @@ struct ReplicationSessionIntegrationTests {
             let replay = try await collectTransactions(commits: 1, from: &resumedIterator, decoder: &freshDecoder)
             let ids = try replay.compactMap { message -> Int64? in
                 guard case .insert(let insert) = message else { return nil }
-                return try insert.newTuple.columns[0].asInt64()
+                return try insert.newTuple.columns[0].int64()
             }
             #expect(ids == [4])
             await again.close()
@@ -123,7 +122,7 @@ struct ReplicationSessionIntegrationTests {
             let rest = try await collectTransactions(commits: transactions - 1, from: &iterator, decoder: &decoder)
             let ids = try (first + rest).compactMap { message -> Int64? in
                 guard case .insert(let insert) = message else { return nil }
-                return try insert.newTuple.columns[0].asInt64()
+                return try insert.newTuple.columns[0].int64()
             }
             #expect(ids == (1...Int64(transactions)).map { $0 })
             let ends = (first + rest).compactMap { message -> LSN? in

@@ -104,3 +104,18 @@ func collectTransactions(
     }
     return messages
 }
+
+/// A column of these sessions (text format: they do not ask pgoutput for binary) as the tests read it.
+extension TupleValue {
+    struct NotText: Error { var value: TupleValue }
+
+    func text() throws -> String {
+        guard case .text(let buffer) = self else { throw NotText(value: self) }
+        return String(decoding: buffer.readableBytesView, as: UTF8.self)
+    }
+
+    func int64() throws -> Int64 {
+        guard let value = Int64(try text()) else { throw NotText(value: self) }
+        return value
+    }
+}

@@ -48,8 +48,8 @@ struct ReplicationThroughputBenchmark {
             case .commit: commits += 1
             case .insert(let insert):
                 inserts += 1
-                _ = try insert.newTuple.columns[0].asInt64()
-                _ = try insert.newTuple.columns[4].asJSONBytes()
+                _ = try insert.newTuple.columns[0].int64()
+                _ = try insert.newTuple.columns[4].text()
             default: break
             }
         }
