@@ -4,6 +4,9 @@ import Testing
 import TestSupport
 
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -113,6 +116,18 @@ struct PrivateBroker {
             logFile: directory.appendingPathComponent("broker.log"),
             ports: [port]
         )
+    }
+
+    /// The broker's count of messages acknowledged on `subscription` (its metrics), 0 while it does not answer.
+    func acknowledged(subscription: String) async -> Int {
+        guard let url = URL(string: "http://127.0.0.1:\(metricsPort)/metrics"),
+              let (data, _) = try? await URLSession.shared.data(from: url)
+        else { return 0 }
+        let marker = "subscription=\"\(subscription)\""
+        return String(decoding: data, as: UTF8.self).split(separator: "\n")
+            .filter { $0.hasPrefix("pulsar_lite_subscription_acked_messages_total{") && $0.contains(marker) }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0) { $0 + Int($1) }
     }
 
     func remove() {

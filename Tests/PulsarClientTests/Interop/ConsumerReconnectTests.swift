@@ -31,8 +31,10 @@ struct ConsumerReconnectTests {
             let firstHalf = try await ReceiveHelper.receiveDistinct(consumer, count: 10, timeout: .seconds(30))
             let acknowledged = Set(firstHalf.map { String(buffer: $0.payload) })
 
-            // Acks are fire-and-forget: give the broker a moment to store them before the crash.
-            try await Task.sleep(for: .milliseconds(1500))
+            // Acks are fire-and-forget: crash only once the broker counts all ten as acknowledged.
+            #expect(await waitUntilAsync(timeout: .seconds(10), interval: .milliseconds(100)) {
+                await broker.acknowledged(subscription: "survivor") >= 10
+            })
             await process.stop(kill: true)
             try await Task.sleep(for: .milliseconds(500))
             process = try await broker.start()
