@@ -99,14 +99,19 @@ struct ReplicationSessionIntegrationTests {
 
     @Test func slowConsumerPausesReadingButStatusStillFlows() async throws {
         let fixture = try ReplicationFixture()
-        let session = ReplicationSession(configuration: try fixture.configuration(), logger: ReplicationTestStack.logger, bufferCapacity: 4)
+        let session = ReplicationSession(
+            configuration: try fixture.configuration(applicationName: fixture.name), logger: ReplicationTestStack.logger, bufferCapacity: 4)
         do {
             _ = try await fixture.bootstrap()
             let stream = try await session.startReplication()
             let transactions = 60
             for id in 1...transactions { try fixture.insert([Int64(id)]) }
-            // Nobody reads for a while: the session thread must stop at the bound, not buffer everything.
-            try await Task.sleep(for: .milliseconds(500))
+            // Nobody reads until the walsender has sent all of it: the session thread must stop at
+            // the bound (the rest waits in the socket), not buffer everything.
+            let written = try SQL.currentWALLSN()
+            #expect(try await waitUntil(timeout: .seconds(10)) {
+                SQL.lsn(try SQL.run("SELECT sent_lsn FROM pg_stat_replication WHERE application_name = '\(fixture.name)'")) ?? 0 >= written
+            })
 
             var iterator = stream.makeAsyncIterator()
             var decoder = PGOutputDecoder(protocolVersion: 1)
