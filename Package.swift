@@ -198,19 +198,28 @@ let package = Package(
         ),
 
         // MARK: tests
-        .testTarget(name: "OutboxCoreTests", dependencies: ["OutboxCore"]),
+        // One stack environment, process spawning, SQL helper, waitUntil and official-client
+        // consumer for every test target (InboxTests keeps its own Support/ for now).
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tests/TestSupport",
+            exclude: ["official_consume.py"]
+        ),
+        .testTarget(name: "OutboxCoreTests", dependencies: ["OutboxCore", "TestSupport"]),
         .testTarget(
             name: "PulsarClientTests",
             dependencies: [
                 "PulsarClient",
                 "OutboxCore",
+                "TestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "CDCRelayTests",
-            dependencies: ["CDCRelay", "OutboxCore", "PulsarClient", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["CDCRelay", "OutboxCore", "PulsarClient", "TestSupport", .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(
             name: "APITests",
@@ -218,6 +227,7 @@ let package = Package(
                 "API",
                 "OutboxCore",
                 "HTTPServerLimits",
+                "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -234,7 +244,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "API", "CDCRelay", "PulsarClient", "OutboxCore",
+                "API", "CDCRelay", "PulsarClient", "OutboxCore", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

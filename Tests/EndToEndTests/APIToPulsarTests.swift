@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -8,7 +9,7 @@ import Testing
 
 /// The whole system from outside: products created over HTTP come out of Pulsar as events,
 /// exactly once each, with the ids the API returned — idempotent retries included.
-@Suite(.enabled(if: EndToEndStack.shouldRun, "needs the local stack (scripts/test)"), .timeLimit(.minutes(5)))
+@Suite(.enabled(if: StackEnvironment.shouldRun, "needs the local stack (scripts/test)"), .timeLimit(.minutes(5)))
 struct APIToPulsarTests {
     struct Created: Decodable { let id: String }
     struct Event: Decodable {
@@ -19,18 +20,18 @@ struct APIToPulsarTests {
     }
 
     @Test func everyCreatedProductArrivesOnceAsAnEvent() async throws {
-        #expect(EndToEndStack.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
-        guard EndToEndStack.isAvailable else { return }
+        #expect(StackEnvironment.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
+        guard StackEnvironment.isAvailable else { return }
         let tag = "e2e_\(UInt32.random(in: 0...UInt32.max))"
         let topic = "persistent://public/default/\(tag.replacingOccurrences(of: "_", with: "-"))"
-        try EndToEndStack.psql("CREATE DATABASE \(tag) OWNER app")
+        try SQL.run("CREATE DATABASE \(tag) OWNER app")
         defer {
-            _ = try? EndToEndStack.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(tag)' AND NOT active")
-            _ = try? EndToEndStack.psql("DROP DATABASE IF EXISTS \(tag) WITH (FORCE)")
+            _ = try? SQL.run("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(tag)' AND NOT active")
+            _ = try? SQL.run("DROP DATABASE IF EXISTS \(tag) WITH (FORCE)")
         }
 
-        let apiPort = EndToEndStack.freePort()
-        let metricsPort = apiPort + 1
+        let apiPort = try freePort()
+        let metricsPort = try freePort()
         let common = ["DATABASE_DATABASE": tag, "LOG_LEVEL": "warning"]
         let api = try DaemonProcess("products-api", arguments: ["serve"], environment: common.merging([
             "SERVER_HOST": "127.0.0.1", "SERVER_PORT": "\(apiPort)", "API_WORKER_ID": "3",
@@ -74,10 +75,10 @@ struct APIToPulsarTests {
         let (metrics, _) = try await URLSession.shared.data(from: base.appendingPathComponent("metrics"))
         let batchSum = String(decoding: metrics, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("api_create_batch_size_sum ") }
         #expect(batchSum.flatMap { Double($0.split(separator: " ")[1]) } == 500, "\(batchSum ?? "no api_create_batch_size_sum")")
-        #expect(try EndToEndStack.psql("SELECT count(*) FROM outbox", database: tag) == "1000")
+        #expect(try SQL.run("SELECT count(*) FROM outbox", database: tag) == "1000")
 
         // Read the topic from the start; a Shared subscription delivers each message once.
-        let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: EndToEndStack.environment["PULSAR_URI"] ?? ""), logger: Logger(label: "e2e"))
+        let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: StackEnvironment.environment["PULSAR_URI"] ?? ""), logger: Logger(label: "e2e"))
         let consumer = try await client.subscribe(topic: topic, subscription: "e2e-check", options: ConsumerOptions(subscriptionType: .shared, initialPosition: .earliest))
         var events: [Event] = []
         let deadline = ContinuousClock.now + .seconds(120)

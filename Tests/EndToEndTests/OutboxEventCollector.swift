@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import PulsarClient
 import Synchronization
 
@@ -43,13 +44,12 @@ final class OutboxEventCollector: Sendable {
 
     /// Polls until `done` holds for what arrived, or the timeout passes; returns the counts.
     func wait(timeout: Duration, until done: (Counts) -> Bool) async -> Counts {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let now = snapshot
-            if done(now) { return now }
-            try? await Task.sleep(for: .milliseconds(100))
+        var counts = snapshot
+        _ = await waitUntil(timeout: timeout, interval: .milliseconds(100)) {
+            counts = snapshot
+            return done(counts)
         }
-        return snapshot
+        return counts
     }
 
     func stop() { task.cancel() }

@@ -1,14 +1,15 @@
+import TestSupport
 import Foundation
 import Testing
 
 /// Migration 0027 on a live system: the unpartitioned outbox becomes the first partition of a
 /// partitioned one while a relay streams. Old rows keep their ids and are not published again;
 /// rows written after it are published once, under the table's own name.
-@Suite(.enabled(if: EndToEndStack.shouldRun, "needs the local stack (scripts/test)"), .timeLimit(.minutes(5)))
+@Suite(.enabled(if: StackEnvironment.shouldRun, "needs the local stack (scripts/test)"), .timeLimit(.minutes(5)))
 struct OutboxPartitionMigrationTests {
     @Test func aRelayStreamingAcrossTheMigrationPublishesNoOldRowAgain() async throws {
-        #expect(EndToEndStack.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
-        guard EndToEndStack.isAvailable else { return }
+        #expect(StackEnvironment.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
+        guard StackEnvironment.isAvailable else { return }
         let scope = OutboxRetentionTests.Scope()
         try scope.create()
         defer { scope.drop() }
@@ -17,7 +18,7 @@ struct OutboxPartitionMigrationTests {
         let oldSQL = FileManager.default.temporaryDirectory.appendingPathComponent("sql-before-0027-\(scope.tag)")
         try FileManager.default.createDirectory(at: oldSQL, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: oldSQL) }
-        let sqlDirectory = EndToEndStack.root.appendingPathComponent("sql")
+        let sqlDirectory = StackEnvironment.repositoryRoot.appendingPathComponent("sql")
         for file in try FileManager.default.contentsOfDirectory(atPath: sqlDirectory.path) where file.hasSuffix(".sql") && file < "0027" {
             try FileManager.default.copyItem(at: sqlDirectory.appendingPathComponent(file), to: oldSQL.appendingPathComponent(file))
         }

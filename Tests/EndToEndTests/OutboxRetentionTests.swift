@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -8,23 +9,23 @@ import Testing
 
 /// The outbox's retention with the real daemons: partitions dropped under load while every event
 /// still reaches the broker, the acknowledged-progress rule, and `outbox.retention` 0.
-@Suite(.enabled(if: EndToEndStack.shouldRun, "needs the local stack (scripts/test)"), .serialized, .timeLimit(.minutes(8)))
+@Suite(.enabled(if: StackEnvironment.shouldRun, "needs the local stack (scripts/test)"), .serialized, .timeLimit(.minutes(8)))
 struct OutboxRetentionTests {
     /// One database, topic and slot per test, removed afterwards.
     struct Scope {
         let tag = "ret_\(UInt32.random(in: 0...UInt32.max))"
         var topic: String { "persistent://public/default/\(tag.replacingOccurrences(of: "_", with: "-"))" }
-        let apiPort = EndToEndStack.freePort()
+        let apiPort = (try? freePort()) ?? Int.random(in: 20_000...40_000)
         var base: URL { URL(string: "http://127.0.0.1:\(apiPort)")! }
 
-        func create() throws { try EndToEndStack.psql("CREATE DATABASE \(tag) OWNER app") }
+        func create() throws { try SQL.run("CREATE DATABASE \(tag) OWNER app") }
 
         func drop() {
-            _ = try? EndToEndStack.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(tag)' AND NOT active")
-            _ = try? EndToEndStack.psql("DROP DATABASE IF EXISTS \(tag) WITH (FORCE)")
+            _ = try? SQL.run("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(tag)' AND NOT active")
+            _ = try? SQL.run("DROP DATABASE IF EXISTS \(tag) WITH (FORCE)")
         }
 
-        func sql(_ text: String) throws -> String { try EndToEndStack.psql(text, database: tag) }
+        func sql(_ text: String) throws -> String { try SQL.run(text, database: tag) }
 
         func api(_ environment: [String: String]) async throws -> DaemonProcess {
             let api = try DaemonProcess("products-api", arguments: ["serve"], environment: [
@@ -35,7 +36,7 @@ struct OutboxRetentionTests {
         }
 
         func relay() async throws -> DaemonProcess {
-            let metricsPort = apiPort + 1
+            let metricsPort = try freePort()
             let relay = try DaemonProcess("cdc-relay", arguments: [], environment: [
                 "DATABASE_DATABASE": tag, "LOG_LEVEL": "warning", "RELAY_SLOT_NAME": tag, "PULSAR_TOPIC_NAME": topic,
                 "RELAY_METRICS_PORT": "\(metricsPort)", "RELAY_REPLICATION_USERNAME": "outbox_relay",
@@ -45,7 +46,7 @@ struct OutboxRetentionTests {
         }
 
         func collector() async throws -> (PulsarClient, PulsarConsumer, OutboxEventCollector) {
-            let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: EndToEndStack.environment["PULSAR_URI"] ?? ""), logger: Logger(label: "retention-test"))
+            let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: StackEnvironment.environment["PULSAR_URI"] ?? ""), logger: Logger(label: "retention-test"))
             let consumer = try await client.subscribe(topic: topic, subscription: "retention-check", options: ConsumerOptions(subscriptionType: .shared, initialPosition: .earliest))
             return (client, consumer, OutboxEventCollector(consumer: consumer))
         }
@@ -79,13 +80,13 @@ struct OutboxRetentionTests {
         """
 
     @Test func continuousLoadWithShortRetentionStaysBoundedAndLosesNothing() async throws {
-        #expect(EndToEndStack.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
-        guard EndToEndStack.isAvailable else { return }
+        #expect(StackEnvironment.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
+        guard StackEnvironment.isAvailable else { return }
         let scope = Scope()
         try scope.create()
         defer { scope.drop() }
         let retention = 5.0, margin = 2.0, interval = 2.0
-        let loadSeconds = Double(EndToEndStack.environment["OUTBOX_RETENTION_LOAD_SECONDS"] ?? "") ?? 60
+        let loadSeconds = Double(StackEnvironment.environment["OUTBOX_RETENTION_LOAD_SECONDS"] ?? "") ?? 60
         let api = try await scope.api([
             "OUTBOX_RETENTION": "5s", "OUTBOX_RETENTION_MARGIN": "2s", "OUTBOX_PARTITION_INTERVAL": "2s",
         ])
@@ -181,8 +182,8 @@ struct OutboxRetentionTests {
     }
 
     @Test func rowsNewerThanTheAcknowledgedTimeMinusTheMarginAreKept() async throws {
-        #expect(EndToEndStack.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
-        guard EndToEndStack.isAvailable else { return }
+        #expect(StackEnvironment.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
+        guard StackEnvironment.isAvailable else { return }
         let scope = Scope()
         try scope.create()
         defer { scope.drop() }
@@ -225,8 +226,8 @@ struct OutboxRetentionTests {
     }
 
     @Test func retentionZeroPublishesEveryEventAndLeavesTheTableEmpty() async throws {
-        #expect(EndToEndStack.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
-        guard EndToEndStack.isAvailable else { return }
+        #expect(StackEnvironment.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
+        guard StackEnvironment.isAvailable else { return }
         let scope = Scope()
         try scope.create()
         defer { scope.drop() }

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -7,7 +8,7 @@ import Testing
 /// Both daemons run at `trace` with a known database password and Pulsar token (the stack trusts
 /// local connections and the broker accepts any token, so both are really sent): neither string
 /// may appear in any log line, any `/metrics` or `/health` output, or any error response.
-@Suite(.enabled(if: EndToEndStack.shouldRun, "needs the local stack (scripts/test)"), .timeLimit(.minutes(3)))
+@Suite(.enabled(if: StackEnvironment.shouldRun, "needs the local stack (scripts/test)"), .timeLimit(.minutes(3)))
 struct SecretsScanTests {
     static func get(_ url: URL) async throws -> String {
         let (data, _) = try await URLSession.shared.data(from: url)
@@ -24,18 +25,18 @@ struct SecretsScanTests {
     }
 
     @Test func passwordAndTokenAppearInNoLogMetricsOrErrorResponse() async throws {
-        #expect(EndToEndStack.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
-        guard EndToEndStack.isAvailable else { return }
+        #expect(StackEnvironment.isAvailable, "OUTBOX_REQUIRE_STACK=1 but the stack environment is missing")
+        guard StackEnvironment.isAvailable else { return }
         let tag = "sec_\(UInt32.random(in: 0...UInt32.max))"
         let password = "pw-\(UUID().uuidString)"
         let token = "tok-\(UUID().uuidString)"
-        try EndToEndStack.psql("CREATE DATABASE \(tag) OWNER app")
+        try SQL.run("CREATE DATABASE \(tag) OWNER app")
         defer {
-            _ = try? EndToEndStack.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(tag)' AND NOT active")
-            _ = try? EndToEndStack.psql("DROP DATABASE IF EXISTS \(tag) WITH (FORCE)")
+            _ = try? SQL.run("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(tag)' AND NOT active")
+            _ = try? SQL.run("DROP DATABASE IF EXISTS \(tag) WITH (FORCE)")
         }
-        let apiPort = EndToEndStack.freePort()
-        let metricsPort = apiPort + 1
+        let apiPort = try freePort()
+        let metricsPort = try freePort()
         let common = ["DATABASE_DATABASE": tag, "LOG_LEVEL": "trace", "DB_PASSWORD": password, "PULSAR_TOKEN": token]
         let api = try DaemonProcess("products-api", arguments: ["serve"], environment: common.merging([
             "SERVER_HOST": "127.0.0.1", "SERVER_PORT": "\(apiPort)",
@@ -64,7 +65,7 @@ struct SecretsScanTests {
         outputs.append(try await Self.get(base.appendingPathComponent("metrics")))
         outputs.append(try await Self.get(base.appendingPathComponent("health")))
         // The event went through the relay (its token was sent in CONNECT) before its metrics are read.
-        #expect(await waitUntil { (try? await Self.get(relayBase.appendingPathComponent("metrics")))?.contains("outbox_relay_events_published_total 1") == true })
+        #expect(await waitUntilAsync(timeout: .seconds(30), interval: .milliseconds(200)) { (try? await Self.get(relayBase.appendingPathComponent("metrics")))?.contains("outbox_relay_events_published_total 1") == true })
         outputs.append(try await Self.get(relayBase.appendingPathComponent("metrics")))
         outputs.append(try await Self.get(relayBase.appendingPathComponent("health")))
         #expect(await api.terminate() == 0)
@@ -78,12 +79,4 @@ struct SecretsScanTests {
         }
     }
 
-    private func waitUntil(timeout: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-        return await condition()
-    }
 }

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Logging
 import PostgresNIO
@@ -5,7 +6,7 @@ import Testing
 @testable import OutboxCore
 
 /// Runs the real `sql/` folder against a fresh database of the local stack.
-@Suite(.enabled(if: TestStack.isAvailable || TestStack.isRequired))
+@Suite(.enabled(if: StackEnvironment.shouldRun))
 struct MigratorIntegrationTests {
     static let sqlDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -15,8 +16,8 @@ struct MigratorIntegrationTests {
 
     private func client(database: String, username: String = "postgres") -> PostgresClient {
         var config = OutboxConfiguration.Database()
-        config.host = TestStack.postgresHost
-        config.port = TestStack.postgresPort
+        config.host = StackEnvironment.pgHost
+        config.port = StackEnvironment.pgPort
         config.username = username
         config.database = database
         config.poolSize = 4

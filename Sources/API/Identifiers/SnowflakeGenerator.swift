@@ -1,19 +1,12 @@
+import OutboxCore
 import Synchronization
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// Thread-safe snowflake source shared by all request handlers.
 public final class SnowflakeGenerator: Sendable {
     /// Reads wall-clock time in milliseconds since 1970; injectable for tests.
     public typealias Clock = @Sendable () -> Int64
 
-    public static let systemClock: Clock = {
-        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-    }
+    public static let systemClock: Clock = { WallClock.unixMilliseconds() }
 
     private let state: Mutex<SnowflakeState>
     private let clock: Clock

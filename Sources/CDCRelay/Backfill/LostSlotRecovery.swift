@@ -63,7 +63,7 @@ public struct LostSlotRecovery: Sendable {
             progress("recover: dropping the unusable slot \(slotName)")
             try await SlotBootstrap(configuration: replication, table: table, logger: logger).dropSlot()
         }
-        let name = "recover-\(slotName)-\(UnixMicroseconds.now() / 1_000_000)"
+        let name = "recover-\(slotName)-\(WallClock.unixMicroseconds() / 1_000_000)"
         let bootstrap = SlotBootstrap(configuration: replication, table: table, replacingRecord: true, logger: logger)
         let outcome = try await bootstrap.run(exportingSnapshot: { snapshot, _ in
             _ = try await store.createManifest(name: name, slotName: slotName, selection: selection, snapshot: snapshot)

@@ -95,7 +95,7 @@ public struct TableBackfill: Sendable {
                     let values: [ColumnValue] = text.map { $0.map { .text(Array($0.utf8)) } ?? .null }
                     // The commit time is not in the table: only an outbox without created_at uses it.
                     let event = try mapper.event(
-                        from: values, layout: layout, commitTime: OutboxTimestamp(microsecondsSinceEpoch: UnixMicroseconds.now()))
+                        from: values, layout: layout, commitTime: OutboxTimestamp(microsecondsSinceEpoch: WallClock.unixMicroseconds()))
                     message = OutboxMessage(event: event, topic: try router.topic(for: event), sequenceID: event.id)
                 } catch {
                     // Reported (count, log with the id), never published half-mapped.

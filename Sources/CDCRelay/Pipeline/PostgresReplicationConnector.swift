@@ -46,8 +46,6 @@ public struct PostgresReplicationConnector: ReplicationConnector {
 }
 
 public struct PostgresReplicationSource: ReplicationSource {
-    /// Postgres timestamps count from 2000-01-01; the pipeline uses the Unix epoch.
-    static let postgresEpochOffset: Int64 = 946_684_800_000_000
 
     let session: ReplicationSession
     let stream: ReplicationStream
@@ -75,7 +73,7 @@ public struct PostgresReplicationSource: ReplicationSource {
             switch message {
             case .begin(let begin):
                 return .begin(
-                    finalLSN: begin.finalLSN.value, commitTime: begin.commitTimestamp + postgresEpochOffset, xid: begin.xid)
+                    finalLSN: begin.finalLSN.value, commitTime: PostgresTimestamp.unixMicros(fromPostgresMicros: begin.commitTimestamp), xid: begin.xid)
             case .commit(let commit):
                 return .commit(commitLSN: commit.commitLSN.value, endLSN: commit.endLSN.value)
             case .relation(let relation):

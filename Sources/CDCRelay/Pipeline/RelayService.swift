@@ -20,6 +20,8 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
     public let progress: AckedProgressBoard
     public let metrics: RelayMetrics
     public let health: HealthState
+    /// Paces the sessions' status loop (a manual clock in tests, so timing needs no wall-clock sleeps).
+    private let statusClock: any Clock<Duration>
     private let logger: Logger
 
     public init(
@@ -29,8 +31,10 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
         metrics: RelayMetrics = RelayMetrics(),
         health: HealthState = HealthState(),
         progress: AckedProgressBoard = AckedProgressBoard(),
+        statusClock: any Clock<Duration> = ContinuousClock(),
         logger: Logger
     ) throws {
+        self.statusClock = statusClock
         self.connector = connector
         self.progress = progress
         self.publishers = publishers
@@ -127,6 +131,7 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
             progress: progress,
             metrics: metrics,
             health: health,
+            statusClock: statusClock,
             logger: logger
         )
         if health.set(.streaming) {

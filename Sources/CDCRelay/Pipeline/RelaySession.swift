@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Logging
+import OutboxCore
 import ServiceLifecycle
 import Synchronization
 
@@ -26,6 +27,7 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
     private let settings: RelaySettings
     private let metrics: RelayMetrics
     private let health: HealthState
+    private let statusClock: any Clock<Duration>
     private let logger: Logger
     private let pipeline: Mutex<RelayPipeline>
     private let window: InFlightWindow
@@ -50,8 +52,10 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         progress: AckedProgressBoard,
         metrics: RelayMetrics,
         health: HealthState,
+        statusClock: any Clock<Duration> = ContinuousClock(),
         logger: Logger
     ) {
+        self.statusClock = statusClock
         self.source = source
         self.progress = progress
         self.publisher = publisher
@@ -94,7 +98,7 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
                 return false
             }
             group.addTask {
-                try await self.statusLoop()
+                try await self.statusLoop(clock: self.statusClock)
                 return false
             }
             group.addTask {
@@ -291,7 +295,7 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
             } else {
                 metrics.eventsPublished.increment()
             }
-            let latency = UnixMicroseconds.now() - publication.commitTime
+            let latency = WallClock.unixMicroseconds() - publication.commitTime
             metrics.publishLatency.recordNanoseconds(max(0, latency) * 1000)
         }
         switch outcome {
@@ -306,15 +310,18 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
 
     /// Reports progress on a short tick when the confirmed LSN moved, and at least every
     /// `statusInterval` even when stalled (keeps wal_sender_timeout away while backpressured).
-    private func statusLoop() async throws {
-        let clock = ContinuousClock()
+    private func statusLoop<C: Clock>(clock: C) async throws where C.Duration == Duration {
         let tick = min(settings.statusInterval, .milliseconds(500))
         var lastFlushed: UInt64? = nil
         var lastSent = clock.now
-        var stall = BrokerStallDetector(threshold: settings.stallThreshold, now: clock.now)
+        // The stall detector counts in ContinuousClock instants: the injected clock's elapsed
+        // time on top of a fixed one.
+        let origin = (continuous: ContinuousClock.now, clock: clock.now)
+        func now() -> ContinuousClock.Instant { origin.continuous + origin.clock.duration(to: clock.now) }
+        var stall = BrokerStallDetector(threshold: settings.stallThreshold, now: now())
         while true {
-            try await Task.sleep(for: tick)
-            watchBroker(&stall, now: clock.now)
+            try await clock.sleep(for: tick)
+            watchBroker(&stall, now: now())
             let (positions, lag, commitTime) = pipeline.withLock { ($0.standbyPositions, $0.tracker.lagBytes, $0.tracker.confirmedCommitTime) }
             progress.post(AckedProgress(lsn: positions.flushed, commitTime: commitTime))
             ledger.withMemory { $0.forget(before: positions.flushed) }
@@ -325,7 +332,7 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
             }
             metrics.lagBytes.set(Double(lag))
             metrics.confirmedLSN.set(Double(positions.flushed))
-            if positions.flushed != lastFlushed || clock.now - lastSent >= settings.statusInterval {
+            if positions.flushed != lastFlushed || lastSent.duration(to: clock.now) >= settings.statusInterval {
                 try await source.sendStatus(positions, replyRequested: false)
                 lastFlushed = positions.flushed
                 lastSent = clock.now
@@ -378,13 +385,5 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         try await source.sendStatus(positions, replyRequested: false)
         logger.info("final status sent", metadata: ["confirmed_lsn": "\(LSNFormat.string(positions.flushed))"])
         return positions.flushed
-    }
-}
-
-enum UnixMicroseconds {
-    static func now() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
     }
 }

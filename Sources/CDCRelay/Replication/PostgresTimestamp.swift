@@ -1,3 +1,5 @@
+import OutboxCore
+
 /// Postgres sends timestamps as microseconds since 2000-01-01 00:00:00 UTC (replication headers,
 /// pgoutput commit times and binary `timestamptz` values).
 public enum PostgresTimestamp {
@@ -16,15 +18,6 @@ public enum PostgresTimestamp {
 
     /// The current time in Postgres-epoch microseconds (for the status update's clientTime).
     public static func now() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let unixMicros = Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000
-        return postgresMicros(fromUnixMicros: unixMicros)
+        postgresMicros(fromUnixMicros: WallClock.unixMicroseconds())
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

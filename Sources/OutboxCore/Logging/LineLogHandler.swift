@@ -57,8 +57,6 @@ public struct LineLogHandler: LogHandler {
     }
 
     private static func now() -> String {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return UTCTimestamp.iso8601(units: Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000, fractionDigits: 3)
+        UTCTimestamp.iso8601(units: WallClock.unixMilliseconds(), fractionDigits: 3)
     }
 }

@@ -1,6 +1,5 @@
-import Atomics
 import Logging
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 import NIOPosix
 
@@ -11,10 +10,10 @@ public final class PulsarClient: Sendable {
     let logger: Logger
     /// Invalid configuration (bad URL, unreadable CA file) is reported by the first operation.
     private let setup: Result<Setup, PulsarClientError>
-    private let producerIDs = ManagedAtomic<UInt64>(0)
-    private let consumerIDs = ManagedAtomic<UInt64>(0)
-    private let producers = NIOLockedValueBox<[ObjectIdentifier: PulsarProducer]>([:])
-    private let isShutdown = ManagedAtomic(false)
+    private let producerIDs = Atomic<UInt64>(0)
+    private let consumerIDs = Atomic<UInt64>(0)
+    private let producers = Mutex<[ObjectIdentifier: PulsarProducer]>([:])
+    private let isShutdown = Atomic(false)
 
     struct Setup: Sendable {
         var serviceAddress: BrokerAddress
@@ -74,26 +73,26 @@ public final class PulsarClient: Sendable {
             throw error
         }
         let producer = PulsarProducer(topic: topic, partitions: created, client: self)
-        producers.withLockedValue { $0[ObjectIdentifier(producer)] = producer }
+        producers.withLock { $0[ObjectIdentifier(producer)] = producer }
         return producer
     }
 
     func producerClosed(_ producer: PulsarProducer) {
-        _ = producers.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(producer)) }
+        _ = producers.withLock { $0.removeValue(forKey: ObjectIdentifier(producer)) }
     }
 
     /// Closes producers (waiting for their pending messages up to their send timeout) and connections.
     public func shutdown() async {
         guard isShutdown.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
-        let open = producers.withLockedValue { Array($0.values) }
+        let open = producers.withLock { Array($0.values) }
         for producer in open { try? await producer.close() }
         if case .success(let setup) = setup { await setup.pool.shutdown() }
     }
 
     // MARK: building blocks for producers and consumers (same module)
 
-    func nextProducerID() -> UInt64 { producerIDs.loadThenWrappingIncrement(ordering: .relaxed) }
-    func nextConsumerID() -> UInt64 { consumerIDs.loadThenWrappingIncrement(ordering: .relaxed) }
+    func nextProducerID() -> UInt64 { producerIDs.wrappingAdd(1, ordering: .relaxed).oldValue }
+    func nextConsumerID() -> UInt64 { consumerIDs.wrappingAdd(1, ordering: .relaxed).oldValue }
 
     func checkOpen() throws(PulsarClientError) {
         if isShutdown.load(ordering: .relaxed) {

@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 
 /// One connection per (logical broker, physical endpoint), shared by all producers and consumers.
@@ -14,7 +14,7 @@ final class ConnectionPool: Sendable {
         var isShutdown = false
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
     let factory: ConnectionFactory
 
     init(factory: ConnectionFactory) {
@@ -24,7 +24,7 @@ final class ConnectionPool: Sendable {
     func connection(logical: BrokerAddress, physical: BrokerAddress) async throws(PulsarClientError) -> PulsarConnection {
         let key = Key(logical: logical, physical: physical)
         for _ in 0..<2 {
-            let task: Task<PulsarConnection, any Error>? = state.withLockedValue { state in
+            let task: Task<PulsarConnection, any Error>? = state.withLock { state in
                 guard !state.isShutdown else { return nil }
                 if let existing = state.entries[key] { return existing }
                 let factory = self.factory
@@ -52,14 +52,14 @@ final class ConnectionPool: Sendable {
     }
 
     private func remove(_ key: Key, _ task: Task<PulsarConnection, any Error>) {
-        state.withLockedValue { state in
+        state.withLock { state in
             if state.entries[key] == task { state.entries[key] = nil }
         }
     }
 
     /// Closes every connection; later requests fail with `clientClosed`.
     func shutdown() async {
-        let tasks = state.withLockedValue { state in
+        let tasks = state.withLock { state in
             state.isShutdown = true
             defer { state.entries = [:] }
             return Array(state.entries.values)

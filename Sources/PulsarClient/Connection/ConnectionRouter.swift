@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 
 /// Routes inbound commands of one connection: responses to their pending request (by request_id),
@@ -18,18 +18,18 @@ final class ConnectionRouter: Sendable {
         var closedError: PulsarClientError?
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
     let eventLoop: any EventLoop
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
     }
 
-    var closedError: PulsarClientError? { state.withLockedValue { $0.closedError } }
+    var closedError: PulsarClientError? { state.withLock { $0.closedError } }
 
     /// Registers a handler; returns false (and registers nothing) when the connection already closed.
     func registerProducer(_ id: UInt64, handler: any PulsarProducerEventHandler) -> Bool {
-        state.withLockedValue { state in
+        state.withLock { state in
             guard state.closedError == nil else { return false }
             state.producers[id] = handler
             return true
@@ -37,11 +37,11 @@ final class ConnectionRouter: Sendable {
     }
 
     func unregisterProducer(_ id: UInt64) {
-        _ = state.withLockedValue { $0.producers.removeValue(forKey: id) }
+        _ = state.withLock { $0.producers.removeValue(forKey: id) }
     }
 
     func registerConsumer(_ id: UInt64, handler: any PulsarConsumerEventHandler) -> Bool {
-        state.withLockedValue { state in
+        state.withLock { state in
             guard state.closedError == nil else { return false }
             state.consumers[id] = handler
             return true
@@ -49,13 +49,13 @@ final class ConnectionRouter: Sendable {
     }
 
     func unregisterConsumer(_ id: UInt64) {
-        _ = state.withLockedValue { $0.consumers.removeValue(forKey: id) }
+        _ = state.withLock { $0.consumers.removeValue(forKey: id) }
     }
 
     /// Registers a request; the future fails on ERROR, timeout or connection loss.
     func addRequest(_ requestID: UInt64, timeout: TimeAmount?) -> EventLoopFuture<Pulsar_Proto_BaseCommand> {
         let promise = eventLoop.makePromise(of: Pulsar_Proto_BaseCommand.self)
-        let closed: PulsarClientError? = state.withLockedValue { state in
+        let closed: PulsarClientError? = state.withLock { state in
             if let error = state.closedError { return error }
             state.requests[requestID] = PendingRequest(promise: promise, timeout: nil)
             return nil
@@ -69,7 +69,7 @@ final class ConnectionRouter: Sendable {
                 guard let self else { return }
                 self.failRequest(requestID, .timeout("no response to request \(requestID) within \(timeout.nanoseconds / 1_000_000) ms"))
             }
-            let stillPending = state.withLockedValue { state -> Bool in
+            let stillPending = state.withLock { state -> Bool in
                 guard state.requests[requestID] != nil else { return false }
                 state.requests[requestID]?.timeout = scheduled
                 return true
@@ -80,13 +80,13 @@ final class ConnectionRouter: Sendable {
     }
 
     func failRequest(_ requestID: UInt64, _ error: PulsarClientError) {
-        let pending = state.withLockedValue { $0.requests.removeValue(forKey: requestID) }
+        let pending = state.withLock { $0.requests.removeValue(forKey: requestID) }
         pending?.timeout?.cancel()
         pending?.promise.fail(error)
     }
 
     private func completeRequest(_ requestID: UInt64, with result: Result<Pulsar_Proto_BaseCommand, PulsarClientError>) {
-        let pending = state.withLockedValue { $0.requests.removeValue(forKey: requestID) }
+        let pending = state.withLock { $0.requests.removeValue(forKey: requestID) }
         guard let pending else { return }  // late answer after a timeout: nothing waits for it
         pending.timeout?.cancel()
         pending.promise.completeWith(result.mapError { $0 as any Error })
@@ -105,14 +105,14 @@ final class ConnectionRouter: Sendable {
             producer(error.producerID)?.handleSendError(error)
         case .closeProducer:
             let close = command.closeProducer
-            let handler = state.withLockedValue { $0.producers.removeValue(forKey: close.producerID) }
+            let handler = state.withLock { $0.producers.removeValue(forKey: close.producerID) }
             handler?.handleCloseProducer(close)
         case .message:
             let message = command.message
             consumer(message.consumerID)?.handleMessage(message, payload: frame.payload)
         case .closeConsumer:
             let close = command.closeConsumer
-            let handler = state.withLockedValue { $0.consumers.removeValue(forKey: close.consumerID) }
+            let handler = state.withLock { $0.consumers.removeValue(forKey: close.consumerID) }
             handler?.handleCloseConsumer(close)
         case .activeConsumerChange:
             let change = command.activeConsumerChange
@@ -145,16 +145,16 @@ final class ConnectionRouter: Sendable {
     }
 
     private func producer(_ id: UInt64) -> (any PulsarProducerEventHandler)? {
-        state.withLockedValue { $0.producers[id] }
+        state.withLock { $0.producers[id] }
     }
 
     private func consumer(_ id: UInt64) -> (any PulsarConsumerEventHandler)? {
-        state.withLockedValue { $0.consumers[id] }
+        state.withLock { $0.consumers[id] }
     }
 
     /// The connection is gone: fail all requests and tell every producer and consumer, once.
     func close(_ error: PulsarClientError) {
-        let (requests, producers, consumers) = state.withLockedValue { state -> ([PendingRequest], [any PulsarProducerEventHandler], [any PulsarConsumerEventHandler]) in
+        let (requests, producers, consumers) = state.withLock { state -> ([PendingRequest], [any PulsarProducerEventHandler], [any PulsarConsumerEventHandler]) in
             guard state.closedError == nil else { return ([], [], []) }
             state.closedError = error
             defer { state.requests = [:]; state.producers = [:]; state.consumers = [:] }

@@ -1,4 +1,4 @@
-import Atomics
+import Synchronization
 import Logging
 import NIOCore
 
@@ -11,7 +11,7 @@ final class PulsarConnection: Sendable {
     let logicalAddress: BrokerAddress
     let physicalAddress: BrokerAddress
     let info: ConnectionStateMachine.ConnectedInfo
-    private let requestIDs = ManagedAtomic<UInt64>(0)
+    private let requestIDs = Atomic<UInt64>(0)
 
     init(channel: any Channel, router: ConnectionRouter, logicalAddress: BrokerAddress, physicalAddress: BrokerAddress, info: ConnectionStateMachine.ConnectedInfo) {
         self.channel = channel
@@ -28,7 +28,7 @@ final class PulsarConnection: Sendable {
     var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
     func nextRequestID() -> UInt64 {
-        requestIDs.loadThenWrappingIncrement(ordering: .relaxed)
+        requestIDs.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 
     // MARK: registration

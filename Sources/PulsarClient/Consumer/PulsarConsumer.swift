@@ -1,5 +1,5 @@
 import Logging
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 
 /// A subscription on one topic. Iterate it (`for try await message in consumer`) to receive;
@@ -18,7 +18,7 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
     let consumerID: UInt64
     private let client: PulsarClient
     private let logger: Logger
-    private let inner: NIOLockedValueBox<Inner>
+    private let inner: Mutex<Inner>
 
     private struct Inner {
         var machine: ConsumerStateMachine
@@ -36,7 +36,7 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
         self.options = options
         self.consumerID = consumerID
         self.logger = logger
-        self.inner = NIOLockedValueBox(Inner(machine: ConsumerStateMachine(topic: topic, options: options)))
+        self.inner = Mutex(Inner(machine: ConsumerStateMachine(topic: topic, options: options)))
     }
 
     // MARK: public API
@@ -47,6 +47,9 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: self) }
+
+    /// Whether a task is parked in `receive()` (for tests that must act only once it waits).
+    var isReaderWaiting: Bool { inner.withLock { $0.reader != nil } }
 
     /// The next message; nil once the consumer is closed. Throws `PulsarConsumerError` for one
     /// undecodable message (see the type's documentation) and the terminal error when the
@@ -60,7 +63,7 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
                     /// The machine now owns the continuation; a later event resumes it.
                     case parked
                 }
-                let outcome: Outcome = inner.withLockedValue { inner in
+                let outcome: Outcome = inner.withLock { inner in
                     if inner.reader != nil {
                         let error = PulsarConsumerError(code: .concurrentReceive, detail: "another task is already waiting for a message")
                         return .resume(.failure(error), flow: nil, connection: nil)
@@ -85,7 +88,7 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
                 continuation.resume(with: result)
             }
         } onCancel: {
-            let reader = inner.withLockedValue { inner -> CheckedContinuation<PulsarMessage?, any Error>? in
+            let reader = inner.withLock { inner -> CheckedContinuation<PulsarMessage?, any Error>? in
                 guard let reader = inner.reader else { return nil }
                 inner.reader = nil
                 inner.machine.readerCancelled()
@@ -111,7 +114,7 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
     /// Closes the consumer on the broker (unacknowledged messages go to other consumers or wait
     /// for the next subscription) and ends iteration.
     public func close() async throws {
-        let connection = inner.withLockedValue { $0.connection }
+        let connection = inner.withLock { $0.connection }
         let actions = perform { $0.machine.closeRequested(requestID: connection?.nextRequestID() ?? 0) }
         for action in actions {
             guard case .sendCloseConsumer(let requestID) = action, let connection else { continue }
@@ -185,7 +188,7 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
         while true {
             // Only a disconnected consumer needs a new subscription. Clearing the flag in the same
             // critical section means a disconnect right after this check starts a new loop.
-            let proceed = inner.withLockedValue { inner -> Bool in
+            let proceed = inner.withLock { inner -> Bool in
                 if inner.machine.state == .disconnected { return true }
                 inner.reconnecting = false
                 return false
@@ -196,7 +199,7 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
             try? await Task.sleep(for: delay)
             delay = Swift.min(delay * 2, client.configuration.maxBackoff)
             do {
-                let assigned = inner.withLockedValue { inner in
+                let assigned = inner.withLock { inner in
                     defer { inner.assignedBrokerURL = nil }
                     return inner.assignedBrokerURL
                 }
@@ -241,7 +244,7 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
     /// a concurrent cancellation can never lose a message.
     @discardableResult
     private func perform(_ event: (inout Inner) -> [ConsumerStateMachine.Action]) -> [ConsumerStateMachine.Action] {
-        let (actions, connection, reader) = inner.withLockedValue { inner in
+        let (actions, connection, reader) = inner.withLock { inner in
             let actions = event(&inner)
             var reader: Reader?
             if actions.contains(where: \.involvesReader) {
@@ -285,7 +288,7 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
             case .finishReader(let error):
                 if let error { reader?.resume(throwing: error.error) } else { reader?.resume(returning: nil) }
             case .reconnect:
-                let start = inner.withLockedValue { inner in
+                let start = inner.withLock { inner in
                     defer { inner.reconnecting = true }
                     return !inner.reconnecting
                 }
@@ -327,7 +330,7 @@ public final class PulsarConsumer: AsyncSequence, Sendable {
             guard let connection else { throw PulsarClientError(code: .connectionClosed, message: "not connected") }
             try connection.send(PulsarCommands.ack(command))
         } catch {
-            inner.withLockedValue { $0.machine.ackSendFailed(ack) }
+            inner.withLock { $0.machine.ackSendFailed(ack) }
         }
     }
 
@@ -357,7 +360,7 @@ extension PulsarConsumer: PulsarConsumerEventHandler {
         let useTLS = client.configuration.serviceURL.hasPrefix("pulsar+ssl://")
         let assigned = useTLS ? command.assignedBrokerServiceURLTls : command.assignedBrokerServiceURL
         if !assigned.isEmpty {
-            inner.withLockedValue { $0.assignedBrokerURL = assigned }
+            inner.withLock { $0.assignedBrokerURL = assigned }
         }
         disconnect(PulsarClientError(code: .connectionClosed, message: "broker closed consumer \(consumerID) on \(topic)"))
     }

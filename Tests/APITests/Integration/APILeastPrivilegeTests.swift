@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -8,7 +9,7 @@ import Testing
 
 /// The API under a role with exactly the grants the README lists (no ownership, no CREATE, not a
 /// member of the owner role): creates through the writers and with a key, reads, health.
-@Suite(.serialized, .enabled(if: TestStack.shouldRun), .timeLimit(.minutes(2)))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(2)))
 struct APILeastPrivilegeTests {
     @Test func apiServesWithOnlyItsDocumentedGrants() async throws {
         let name = "api_least_\(UInt32.random(in: 0...UInt32.max))"
@@ -20,8 +21,8 @@ struct APILeastPrivilegeTests {
             GRANT SELECT, INSERT, UPDATE, DELETE ON \(schema).idempotency_keys TO \(name)
             """
         }
-        let host = try TestStack.require("DATABASE_HOST")
-        let port = Int(try TestStack.require("DATABASE_PORT")) ?? 0
+        let host = try StackEnvironment.require("DATABASE_HOST")
+        let port = Int(try StackEnvironment.require("DATABASE_PORT")) ?? 0
         try await TestDatabase.with(role: role) { db in
             let application = try TestApp.application(database: db)
             try await application.test(.router) { client in

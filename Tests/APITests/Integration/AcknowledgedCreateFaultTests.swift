@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -20,7 +21,7 @@ import Testing
 /// (the path the API takes when it has no writers, as under TLS). For keyed creates, every request
 /// is retried with its key after the crash: the retry answers the first attempt's id if and only
 /// if the first attempt committed.
-@Suite(.serialized, .enabled(if: TestStack.shouldRun, "needs the local stack (scripts/stack env)"))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun, "needs the local stack (scripts/stack env)"))
 struct AcknowledgedCreateFaultTests {
     enum CreatePath: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case keyed

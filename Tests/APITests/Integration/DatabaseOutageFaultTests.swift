@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -13,7 +14,7 @@ import Testing
 /// target's and other targets'), so this suite stops and starts a second, private Postgres
 /// instance managed by the same stack script (`<stack>-api-outage`, own port and data dir). The
 /// `FaultTests` suffix still puts it in scripts/test's one-at-a-time phase.
-@Suite(.serialized, .enabled(if: TestStack.shouldRun, "needs the local stack (scripts/stack env)"))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun, "needs the local stack (scripts/stack env)"))
 struct DatabaseOutageFaultTests {
     let postgres = PrivatePostgres(suffix: "api-outage", port: 54411)
 

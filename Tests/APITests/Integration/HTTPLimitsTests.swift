@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HTTPServerLimits
 import NIOCore
@@ -7,7 +8,7 @@ import Testing
 
 /// The API's HTTP limits against the real server on a socket: slow heads and bodies, idle
 /// kept-alive connections, large heads, the connection cap and the bind address.
-@Suite(.enabled(if: TestStack.shouldRun, "needs the local stack (scripts/stack env)"))
+@Suite(.enabled(if: StackEnvironment.shouldRun, "needs the local stack (scripts/stack env)"))
 struct HTTPLimitsTests {
     /// Short timeouts so expiries are seen quickly; the idle timeout differs from the others so
     /// the tests can tell which one closed a connection.

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Logging
 import HTTPTypes
@@ -12,15 +13,15 @@ import Testing
 
 /// `database.ssl_mode` against the stack's Postgres, which serves TLS with a certificate of the
 /// stack's own CA (`scripts/stack`): the libpq meaning of each mode on the API's pool.
-@Suite(.serialized, .enabled(if: TestStack.shouldRun), .timeLimit(.minutes(2)))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(2)))
 struct PostgresTLSTests {
     static func database(_ mode: DatabaseSSLMode, rootCert: String? = nil, host: String? = nil) throws -> OutboxConfiguration.Database {
         var database = OutboxConfiguration().database
-        database.host = try host ?? TestStack.require("DATABASE_HOST")
-        database.port = Int(try TestStack.require("DATABASE_PORT")) ?? 0
-        database.username = try TestStack.require("DATABASE_USERNAME")
-        database.password = TestStack.environment["DB_PASSWORD"]
-        database.database = try TestStack.require("DATABASE_DATABASE")
+        database.host = try host ?? StackEnvironment.require("DATABASE_HOST")
+        database.port = Int(try StackEnvironment.require("DATABASE_PORT")) ?? 0
+        database.username = try StackEnvironment.require("DATABASE_USERNAME")
+        database.password = StackEnvironment.environment["DB_PASSWORD"]
+        database.database = try StackEnvironment.require("DATABASE_DATABASE")
         database.sslMode = mode
         database.sslRootCert = rootCert
         return database
@@ -52,10 +53,10 @@ struct PostgresTLSTests {
         }
     }
 
-    static var stackCA: String { TestStack.environment["STACK_PG_CA"] ?? "" }
+    static var stackCA: String { StackEnvironment.environment["STACK_PG_CA"] ?? "" }
 
     /// A CA that did not sign the server's certificate: the client certificate is no CA at all.
-    static var wrongCA: String { TestStack.environment["STACK_PG_CLIENT_CERT"] ?? "" }
+    static var wrongCA: String { StackEnvironment.environment["STACK_PG_CLIENT_CERT"] ?? "" }
 
     @Test func verifyFullWithTheStacksCAIsEncryptedAndVerified() async throws {
         #expect(try await Self.connectionIsEncrypted(Self.database(.verifyFull, rootCert: Self.stackCA)))
@@ -110,9 +111,9 @@ struct PostgresTLSTests {
 
     @Test func certificateAndKeyMustComeTogether() throws {
         var database = try Self.database(.verifyFull, rootCert: Self.stackCA)
-        database.sslCert = TestStack.environment["STACK_PG_CLIENT_CERT"]
+        database.sslCert = StackEnvironment.environment["STACK_PG_CLIENT_CERT"]
         #expect(throws: ConfigurationError.self) { try database.tlsConfiguration() }
-        database.sslKey = TestStack.environment["STACK_PG_CLIENT_KEY"]
+        database.sslKey = StackEnvironment.environment["STACK_PG_CLIENT_KEY"]
         let tls = try database.tlsConfiguration()
         #expect(tls.certificateChain.count == 1)
         #expect(tls.certificateVerification == .fullVerification)

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -7,7 +8,7 @@ import Testing
 @testable import API
 
 /// The API against the real Postgres of the local stack; every test has its own schema.
-@Suite(.enabled(if: TestStack.shouldRun, "needs the local stack (scripts/stack env)"))
+@Suite(.enabled(if: StackEnvironment.shouldRun, "needs the local stack (scripts/stack env)"))
 struct ProductsAPITests {
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -157,12 +158,12 @@ struct ProductsAPITests {
                     try await holder.query("LOCK TABLE products IN SHARE ROW EXCLUSIVE MODE", logger: TestDatabase.logger).collect()
                     return try await withThrowingTaskGroup(of: (String, HTTPResponse.Status).self) { group in
                         group.addTask { try await create("first") }
-                        try await Self.waitUntil { writer.runningStatements == 1 }
+                        #expect(await waitUntil(timeout: .seconds(5)) { writer.runningStatements == 1 })
                         for index in 0..<20 {
                             let name = index == 7 ? "FAIL-AFTER-PRODUCT" : "queued-\(index)"
                             group.addTask { try await create(name) }
                         }
-                        try await Self.waitUntil { writer.queuedCount == 20 }
+                        #expect(await waitUntil(timeout: .seconds(5)) { writer.queuedCount == 20 })
                         try await holder.query("COMMIT", logger: TestDatabase.logger).collect()
                         var statuses: [String: HTTPResponse.Status] = [:]
                         for try await (name, status) in group { statuses[name] = status }
@@ -206,12 +207,12 @@ struct ProductsAPITests {
                     try await holder.query("BEGIN", logger: TestDatabase.logger).collect()
                     try await holder.query("LOCK TABLE products IN SHARE ROW EXCLUSIVE MODE", logger: TestDatabase.logger).collect()
                     let blocked = Task { try await create("blocked") }
-                    try await Self.waitUntil { writer.runningStatements == 1 }
+                    #expect(await waitUntil(timeout: .seconds(5)) { writer.runningStatements == 1 })
                     // The first queued request is cancelled before its batch goes out.
                     let leader = Task { try await create("leader") }
-                    try await Self.waitUntil { writer.queuedCount == 1 }
+                    #expect(await waitUntil(timeout: .seconds(5)) { writer.queuedCount == 1 })
                     let followers = (0..<3).map { index in Task { try await create("follower-\(index)") } }
-                    try await Self.waitUntil { writer.queuedCount == 4 }
+                    #expect(await waitUntil(timeout: .seconds(5)) { writer.queuedCount == 4 })
                     leader.cancel()
                     try await holder.query("COMMIT", logger: TestDatabase.logger).collect()
                     #expect(try await blocked.value == .created)
@@ -267,10 +268,6 @@ struct ProductsAPITests {
         try await db.exec("CREATE TRIGGER fail_outbox BEFORE INSERT ON \(db.schema).outbox FOR EACH ROW EXECUTE FUNCTION \(db.schema).fail_outbox()")
     }
 
-    private static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
-        for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(condition(), "condition not reached in 5 s")
-    }
 
     @Test func idempotencyKeyReplaysAndRejectsADifferentBody() async throws {
         try await TestDatabase.with { db in
@@ -319,6 +316,12 @@ struct ProductsAPITests {
         }
     }
 
+    static func allKeysExpired(_ db: TestDatabase) async -> Bool {
+        await waitUntilAsync(timeout: .seconds(5), interval: .milliseconds(20)) {
+            (try? await db.text("count(*)", from: "idempotency_keys", where: "expires_at >= now()")) == ["0"]
+        }
+    }
+
     @Test func expiredKeysAreTreatedAsNewAndCleanedUp() async throws {
         try await TestDatabase.with { db in
             let settings = TestApp.settings(idempotencyKeyTTL: .milliseconds(300))
@@ -326,7 +329,8 @@ struct ProductsAPITests {
                 let headers = TestApp.headers([("Idempotency-Key", "short-lived")])
                 let body = ByteBuffer(string: #"{"name":"a","price":1,"stock":1}"#)
                 let first = try await client.execute(uri: "/products", method: .post, headers: headers, body: body)
-                try await Task.sleep(for: .milliseconds(600))
+                // The TTL is 300 ms: wait until the database holds no unexpired key.
+                #expect(await Self.allKeysExpired(db))
                 let second = try await client.execute(uri: "/products", method: .post, headers: headers, body: body)
                 #expect(first.status == .created && second.status == .created)
                 #expect(second.headers[HTTPField.Name("Idempotent-Replayed")!] == nil)
@@ -334,7 +338,8 @@ struct ProductsAPITests {
                 #expect(try await db.count("products") == 2)
 
                 _ = try await client.execute(uri: "/products", method: .post, headers: TestApp.headers([("Idempotency-Key", "other")]), body: body)
-                try await Task.sleep(for: .milliseconds(600))
+                // The TTL is 300 ms: wait until the database holds no unexpired key.
+                #expect(await Self.allKeysExpired(db))
                 let store = ProductStore(client: db.client, queryTimeout: .seconds(3))
                 let deleted = try await store.deleteExpiredIdempotencyKeys(logger: TestDatabase.logger)
                 #expect(deleted == 2)

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HTTPServerLimits
 import Hummingbird
@@ -19,8 +20,8 @@ enum LiveServer {
         database: TestDatabase, limits: HTTPServerLimits, host: String = "127.0.0.1",
         _ body: @Sendable (_ port: Int, _ address: SocketAddress?) async throws -> T
     ) async throws -> T {
-        let databaseHost = try TestStack.require("DATABASE_HOST")
-        guard let databasePort = Int(try TestStack.require("DATABASE_PORT")) else { throw TestStack.Missing(variable: "DATABASE_PORT") }
+        let databaseHost = try StackEnvironment.require("DATABASE_HOST")
+        guard let databasePort = Int(try StackEnvironment.require("DATABASE_PORT")) else { throw StackEnvironment.Missing(variable: "DATABASE_PORT") }
         let client = PostgresClient(
             configuration: try TestDatabase.configuration(host: databaseHost, port: databasePort, searchPath: database.schema),
             backgroundLogger: TestDatabase.logger

@@ -1,3 +1,4 @@
+import TestSupport
 import NIOSSL
 import Foundation
 import Logging
@@ -54,9 +55,9 @@ struct TestDatabase: Sendable {
     ) throws -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port,
-            username: try role?.name ?? TestStack.require("DATABASE_USERNAME"),
-            password: role?.password ?? TestStack.environment["DB_PASSWORD"],
-            database: try TestStack.require("DATABASE_DATABASE"),
+            username: try role?.name ?? StackEnvironment.require("DATABASE_USERNAME"),
+            password: role?.password ?? StackEnvironment.environment["DB_PASSWORD"],
+            database: try StackEnvironment.require("DATABASE_DATABASE"),
             tls: tls
         )
         if let searchPath { configuration.options.additionalStartupParameters = [("search_path", searchPath)] }
@@ -72,8 +73,8 @@ struct TestDatabase: Sendable {
         role: Role? = nil,
         _ body: @Sendable (TestDatabase) async throws -> T
     ) async throws -> T {
-        let host = try host ?? TestStack.require("DATABASE_HOST")
-        guard let port = try port ?? Int(TestStack.require("DATABASE_PORT")) else { throw TestStack.Missing(variable: "DATABASE_PORT") }
+        let host = try host ?? StackEnvironment.require("DATABASE_HOST")
+        guard let port = try port ?? Int(StackEnvironment.require("DATABASE_PORT")) else { throw StackEnvironment.Missing(variable: "DATABASE_PORT") }
         let schema = "api_test_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
         let admin = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: nil), backgroundLogger: logger)
         let client = PostgresClient(configuration: try configuration(host: host, port: port, searchPath: schema, tls: tls, role: role), backgroundLogger: logger)
@@ -113,7 +114,7 @@ struct TestDatabase: Sendable {
     /// Runs `sql` as the stack's superuser (the stack trusts local connections).
     static func superuser(host: String, port: Int, _ sql: String) async throws {
         var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: "postgres", password: nil, database: try TestStack.require("DATABASE_DATABASE"), tls: .disable)
+            host: host, port: port, username: "postgres", password: nil, database: try StackEnvironment.require("DATABASE_DATABASE"), tls: .disable)
         configuration.options.maximumConnections = 1
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in

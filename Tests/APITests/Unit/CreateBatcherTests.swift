@@ -1,3 +1,4 @@
+import TestSupport
 import Synchronization
 import Testing
 @testable import API
@@ -28,12 +29,12 @@ import Testing
             return Array(repeating: .success(()), count: items.count)
         }
         let first = Task { await batcher.create(try Self.parameters(0), execute: execute) }
-        try await Self.waitUntil { batcher.runningBatches == 1 && calls.withLock { $0.count } == 1 }
+        #expect(await waitUntil(timeout: .seconds(5)) { batcher.runningBatches == 1 && calls.withLock { $0.count } == 1 })
         let leader = Task { await batcher.create(try Self.parameters(1), execute: execute) }
-        try await Self.waitUntil { batcher.queuedCount == 1 }
+        #expect(await waitUntil(timeout: .seconds(5)) { batcher.queuedCount == 1 })
         let followers = [Task { await batcher.create(try Self.parameters(2), execute: execute) },
                          Task { await batcher.create(try Self.parameters(3), execute: execute) }]
-        try await Self.waitUntil { batcher.queuedCount == 3 }
+        #expect(await waitUntil(timeout: .seconds(5)) { batcher.queuedCount == 3 })
         leader.cancel()
         open.yield(())
 
@@ -46,8 +47,4 @@ import Testing
         #expect(batcher.runningBatches == 0 && batcher.queuedCount == 0)
     }
 
-    private static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
-        for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(condition(), "condition not reached in 5 s")
-    }
 }

@@ -2,11 +2,12 @@ import Foundation
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// `cdc-relay backfill` against the real stack: rows that were in the outbox before the slot
 /// existed reach the topic once, in per-aggregate order, and the stream continues where the
 /// backfill's snapshot ended.
-@Suite(.serialized, .enabled(if: RelayTestStack.shouldRun), .timeLimit(.minutes(5)))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(5)))
 struct BackfillIntegrationTests {
     @Test func preexistingRowsAndLiveInsertsArriveExactlyOnceInPerAggregateOrder() async throws {
         let fixture = try RelayDatabaseFixture()

@@ -2,13 +2,14 @@ import Foundation
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// `kill -9` of the relay while it publishes chunked messages: after the restart every event
 /// arrives whole; a replayed copy carries the same sequence id and the same bytes, and no
 /// incomplete chunk sequence is ever delivered.
 @Suite(
     .serialized,
-    .enabled(if: RelayTestStack.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
+    .enabled(if: StackEnvironment.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
     .timeLimit(.minutes(4))
 )
 struct ChunkedPublishFaultTests {

@@ -3,11 +3,12 @@ import OutboxCore
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// Poison rows against the real stack: a row whose `headers` is not an object, a required column
 /// renamed while the relay streams. With `dead_letter` they land on the dead-letter topic and
 /// everything else flows once; with `halt` the relay stops at them and republishes nothing.
-@Suite(.serialized, .enabled(if: RelayTestStack.shouldRun), .timeLimit(.minutes(5)))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(5)))
 struct InvalidEventIntegrationTests {
     static func configuration(_ fixture: RelayFixture, policy: InvalidEventPolicy) -> OutboxConfiguration {
         var configuration = fixture.configuration()
@@ -37,9 +38,9 @@ struct InvalidEventIntegrationTests {
     @Test func nonObjectHeadersAreDeadLetteredAndEverythingElseArrivesOnce() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let events = try PulsarCollector(topic: fixture.topic)
+        let events = try await PulsarCollector(topic: fixture.topic)
         defer { events.stop() }
-        let letters = try PulsarCollector(topic: Self.deadLetterTopic(fixture))
+        let letters = try await PulsarCollector(topic: Self.deadLetterTopic(fixture))
         defer { letters.stop() }
         let relay = try InProcessRelay(fixture, configuration: Self.configuration(fixture, policy: .deadLetter))
         try await relay.startAndWaitUntilStreaming()
@@ -80,9 +81,9 @@ struct InvalidEventIntegrationTests {
     @Test func haltStopsAtTheRowAndRepublishesNothingWhileRetrying() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let events = try PulsarCollector(topic: fixture.topic)
+        let events = try await PulsarCollector(topic: fixture.topic)
         defer { events.stop() }
-        let letters = try PulsarCollector(topic: Self.deadLetterTopic(fixture))
+        let letters = try await PulsarCollector(topic: Self.deadLetterTopic(fixture))
         defer { letters.stop() }
         let relay = try InProcessRelay(fixture, configuration: Self.configuration(fixture, policy: .halt), logLevel: .critical)
         try await relay.startAndWaitUntilStreaming()
@@ -134,9 +135,9 @@ struct InvalidEventIntegrationTests {
     @Test func renamedRequiredColumnDeadLettersOnlyTheRowsWrittenUnderIt() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let events = try PulsarCollector(topic: fixture.topic)
+        let events = try await PulsarCollector(topic: fixture.topic)
         defer { events.stop() }
-        let letters = try PulsarCollector(topic: Self.deadLetterTopic(fixture))
+        let letters = try await PulsarCollector(topic: Self.deadLetterTopic(fixture))
         defer { letters.stop() }
         let relay = try InProcessRelay(fixture, configuration: Self.configuration(fixture, policy: .deadLetter))
         try await relay.startAndWaitUntilStreaming()
@@ -164,7 +165,7 @@ struct InvalidEventIntegrationTests {
     @Test func renamedRequiredColumnUnderHaltNamesTheColumnAndRepublishesNothing() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let events = try PulsarCollector(topic: fixture.topic)
+        let events = try await PulsarCollector(topic: fixture.topic)
         defer { events.stop() }
         let relay = try InProcessRelay(fixture, configuration: Self.configuration(fixture, policy: .halt), logLevel: .critical)
         try await relay.startAndWaitUntilStreaming()

@@ -2,11 +2,12 @@ import Foundation
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// Events above the broker's maximum message size (5 MiB on pulsar-lite) leave the relay as
 /// chunked messages: read back whole and byte-identical by the official client and by
 /// `pulsar-cli consume`.
-@Suite(.serialized, .enabled(if: RelayTestStack.shouldRun), .timeLimit(.minutes(5)))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(5)))
 struct LargeEventIntegrationTests {
     static func insertLarge(_ fixture: RelayFixture, id: Int64, bytes: Int) throws {
         try SQL.run("""
@@ -45,8 +46,8 @@ struct LargeEventIntegrationTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("payloads-\(fixture.id)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let lines = try ProcessRunner.run(try Self.pulsarCLI(), [
-            "consume", "--url", RelayTestStack.pulsarURI, fixture.topic, "-s", "cli", "-n", "3", "--earliest",
+        let lines = try Spawn.checked(try Self.pulsarCLI(), [
+            "consume", "--url", StackEnvironment.pulsarURI, fixture.topic, "-s", "cli", "-n", "3", "--earliest",
             "--payload-dir", dir.path,
         ])
         let files = lines.split(separator: "\n").compactMap { line -> (Int64, String)? in
@@ -57,7 +58,7 @@ struct LargeEventIntegrationTests {
         }
         #expect(files.map(\.0) == [1, 2, 3], "\(lines.prefix(500))")
         for (id, file) in files {
-            let digest = try ProcessRunner.run(ProcessRunner.which("sha256sum"), [file]).split(separator: " ").first.map(String.init)
+            let digest = try Spawn.checked(Spawn.which("sha256sum"), [file]).split(separator: " ").first.map(String.init)
             #expect(digest == expected[id]?.sha256, "event \(id) through pulsar-cli")
         }
         try await relay.stop()
@@ -71,9 +72,9 @@ struct LargeEventIntegrationTests {
         var configuration = fixture.configuration()
         configuration.relay.maxEventBytes = 1024 * 1024
         configuration.relay.deadLetterTopic = "persistent://public/default/dlq_\(fixture.id)"
-        let letters = try PulsarCollector(topic: configuration.relay.deadLetterTopic)
+        let letters = try await PulsarCollector(topic: configuration.relay.deadLetterTopic)
         defer { letters.stop() }
-        let events = try PulsarCollector(topic: fixture.topic)
+        let events = try await PulsarCollector(topic: fixture.topic)
         defer { events.stop() }
         let relay = try InProcessRelay(fixture, configuration: configuration)
         try await relay.startAndWaitUntilStreaming()

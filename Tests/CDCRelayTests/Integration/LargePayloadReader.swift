@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Reads `count` messages of a topic with the official Python client and reports, per message,
 /// its event id, sequence id, payload size and SHA-256 (large payloads are never copied around).
@@ -35,8 +36,8 @@ enum LargePayloadReader {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("large-\(UUID().uuidString).py").path
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let output = try ProcessRunner.run(
-            RelayTestStack.python, [path, RelayTestStack.pulsarURI, topic, subscription, "\(count)", "\(timeout.components.seconds)"])
+        let output = try Spawn.checked(
+            StackEnvironment.python, [path, StackEnvironment.pulsarURI, topic, subscription, "\(count)", "\(timeout.components.seconds)"])
         return output.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
             return Digest(
@@ -48,7 +49,7 @@ enum LargePayloadReader {
     }
 
     /// What Postgres sends for each row's payload (its text output), as size and SHA-256.
-    static func expected(schemaTable: String, database: String = RelayTestStack.database) throws -> [Int64: (size: Int, sha256: String)] {
+    static func expected(schemaTable: String, database: String = StackEnvironment.database) throws -> [Int64: (size: Int, sha256: String)] {
         let rows = try SQL.run(
             "SELECT id || ' ' || octet_length(payload::text) || ' ' || encode(sha256(convert_to(payload::text, 'UTF8')), 'hex') FROM \(schemaTable) ORDER BY id;",
             database: database)

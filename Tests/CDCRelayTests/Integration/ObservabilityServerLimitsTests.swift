@@ -1,3 +1,4 @@
+import TestSupport
 import CDCRelay
 import Foundation
 import Logging

@@ -6,10 +6,11 @@ import Synchronization
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// `relay.table` and `relay.columns.*` on the real stack: an outbox with other names and types,
 /// and the seed's polling outbox migrated to the relay with every pending row published once.
-@Suite(.serialized, .enabled(if: RelayTestStack.shouldRun), .timeLimit(.minutes(5)))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(5)))
 struct OutboxMappingIntegrationTests {
     @Test func anOutboxWithOtherNamesAndTypesStreamsFromRelayTable() async throws {
         let fixture = try RelayFixture()
@@ -40,7 +41,7 @@ struct OutboxMappingIntegrationTests {
         let relay = try InProcessRelay(fixture, configuration: configuration, configuredTable: true)
         try await relay.startAndWaitUntilStreaming()
         // The bootstrap created the missing publication for relay.table (not for "outbox").
-        #expect(try SQL.value("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = '\(publication)'")
+        #expect(try SQL.run("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = '\(publication)'")
             == "\(fixture.schema).events")
 
         try SQL.run("""
@@ -99,7 +100,7 @@ struct OutboxMappingIntegrationTests {
         }
         // The old poller: publishes pending rows, then marks them processed.
         let poller = Task {
-            let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: RelayTestStack.pulsarURI), logger: Logger(label: "poller"))
+            let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: StackEnvironment.pulsarURI), logger: Logger(label: "poller"))
             defer { Task { await client.shutdown() } }
             let producer = try await client.createProducer(topic: fixture.topic)
             var published: [Int64] = []
@@ -127,7 +128,7 @@ struct OutboxMappingIntegrationTests {
             stopPoller.set()
         }
         #expect(try await waitUntil(timeout: .seconds(60)) {
-            Int(try SQL.value("SELECT count(*) FROM \(table) WHERE status = 'processed'")) ?? 0 >= 150
+            Int(try SQL.run("SELECT count(*) FROM \(table) WHERE status = 'processed'")) ?? 0 >= 150
         })
 
         // 1. The publication passes only rows marked for the relay; 2. the relay creates its slot.
@@ -147,7 +148,7 @@ struct OutboxMappingIntegrationTests {
             $$ BEGIN NEW.status := 'relay'; RETURN NEW; END $$;
             CREATE TRIGGER outbox_handover BEFORE INSERT ON \(table) FOR EACH ROW EXECUTE FUNCTION \(fixture.schema).outbox_handover();
             """)
-        let relayRowsAfterTrigger = Int(try SQL.value("SELECT count(*) FROM \(table) WHERE status = 'relay'")) ?? -1
+        let relayRowsAfterTrigger = Int(try SQL.run("SELECT count(*) FROM \(table) WHERE status = 'relay'")) ?? -1
         #expect(relayRowsAfterTrigger >= 0)
 
         // 4. Stop the poller (its last batch finishes), 5. move the rows it left pending.
@@ -158,12 +159,12 @@ struct OutboxMappingIntegrationTests {
             INSERT INTO \(table) SELECT * FROM moved RETURNING id;
             """).split(separator: "\n").count
         #expect(try await waitUntil(timeout: .seconds(30)) {
-            Int(try SQL.value("SELECT count(*) FROM \(table) WHERE status = 'relay'")) ?? 0 >= moved + 100
+            Int(try SQL.run("SELECT count(*) FROM \(table) WHERE status = 'relay'")) ?? 0 >= moved + 100
         })
         stop.set()
         let written = try await writer.value
 
-        #expect(try SQL.value("SELECT count(*) FROM \(table) WHERE status = 'pending'") == "0")
+        #expect(try SQL.run("SELECT count(*) FROM \(table) WHERE status = 'pending'") == "0")
         let relayIDs = Set(try SQL.run("SELECT id FROM \(table) WHERE status = 'relay'").split(separator: "\n").compactMap { Int64($0) })
         let expected = Set(polled).union(relayIDs)
         #expect(Set(polled).isDisjoint(with: relayIDs))

@@ -2,11 +2,12 @@ import Foundation
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// `cdc-relay check` (the built executable) against the real stack: a healthy setup exits 0, a
 /// missing grant or a missing column is named and exits 1. `wal_level` is read from the running
 /// server (logical on the stack); its `replica` case is decided in `PreflightCheckTests`.
-@Suite(.serialized, .enabled(if: RelayTestStack.shouldRun), .timeLimit(.minutes(3)))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(3)))
 struct PreflightIntegrationTests {
     struct Outcome { var code: Int32; var output: String }
 
@@ -16,7 +17,7 @@ struct PreflightIntegrationTests {
         var environment = [
             "RELAY_SLOT_NAME": fixture.slot,
             "RELAY_PUBLICATION_NAME": fixture.publication,
-            "RELAY_REPLICATION_USERNAME": user ?? RelayTestStack.replicationUser,
+            "RELAY_REPLICATION_USERNAME": user ?? StackEnvironment.replicationUser,
             "RELAY_TABLE": "\(fixture.schema).outbox",
             "PULSAR_TOPIC_NAME": fixture.topic,
         ]
@@ -57,7 +58,7 @@ struct PreflightIntegrationTests {
                 slot_name text PRIMARY KEY, system_identifier text NOT NULL, database text NOT NULL,
                 created_at timestamptz NOT NULL DEFAULT now(), created_lsn pg_lsn NOT NULL);
             CREATE ROLE \(role) LOGIN REPLICATION PASSWORD 'check';
-            GRANT CONNECT ON DATABASE \(RelayTestStack.database) TO \(role);
+            GRANT CONNECT ON DATABASE \(StackEnvironment.database) TO \(role);
             GRANT USAGE ON SCHEMA \(fixture.schema) TO \(role);
             GRANT SELECT ON \(fixture.schema).outbox TO \(role);
             GRANT SELECT ON outbox_relay_slots TO \(role);

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 
@@ -7,7 +8,7 @@ import Glibc
 
 /// `cdc-relay check` against a throwaway Postgres 15 cluster started with `wal_level = replica`
 /// (the shared stack cannot be restarted with it): the check names wal_level and exits 1.
-@Suite(.serialized, .enabled(if: RelayTestStack.shouldRun), .timeLimit(.minutes(2)))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(2)))
 struct PreflightWALLevelTests {
     /// initdb and postgres refuse to run as root: run them as `postgres` then.
     static func asPostgres(_ command: [String]) -> (String, [String]) {
@@ -17,18 +18,18 @@ struct PreflightWALLevelTests {
     @Test func walLevelReplicaIsNamedAndBlocks() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("check-replica-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        if getuid() == 0 { try ProcessRunner.run("/bin/chown", ["postgres", dir]) }
+        if getuid() == 0 { try Spawn.checked("/bin/chown", ["postgres", dir]) }
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = dir + "/data"
-        let initdb = Self.asPostgres([ProcessRunner.which("initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"])
-        try ProcessRunner.run(initdb.0, initdb.1)
-        let port = try RelayProcess.freePort()
+        let initdb = Self.asPostgres([Spawn.which("initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+        try Spawn.checked(initdb.0, initdb.1)
+        let port = try freePort()
         let options = "-c wal_level=replica -c port=\(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories=\(dir) -c fsync=off"
-        let start = Self.asPostgres([ProcessRunner.which("pg_ctl"), "-D", data, "-l", dir + "/log", "-o", options, "-w", "-t", "60", "start"])
-        try ProcessRunner.run(start.0, start.1)
+        let start = Self.asPostgres([Spawn.which("pg_ctl"), "-D", data, "-l", dir + "/log", "-o", options, "-w", "-t", "60", "start"])
+        try Spawn.checked(start.0, start.1)
         defer {
-            let stop = Self.asPostgres([ProcessRunner.which("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"])
-            _ = try? ProcessRunner.run(stop.0, stop.1)
+            let stop = Self.asPostgres([Spawn.which("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"])
+            _ = try? Spawn.checked(stop.0, stop.1)
         }
 
         let logPath = dir + "/check.out"

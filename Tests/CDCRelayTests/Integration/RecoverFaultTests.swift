@@ -2,13 +2,14 @@ import Foundation
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// A slot invalidated by `max_slot_wal_keep_size` on the real stack: the relay refuses with the
 /// recovery command in its message, `cdc-relay recover` creates a new slot and republishes from
 /// the table, and no event is lost. Changes a server setting, so it runs with the fault suites.
 @Suite(
     .serialized,
-    .enabled(if: RelayTestStack.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
+    .enabled(if: StackEnvironment.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
     .timeLimit(.minutes(5))
 )
 struct RecoverFaultTests {

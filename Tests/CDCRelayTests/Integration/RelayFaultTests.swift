@@ -2,20 +2,21 @@ import Foundation
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// The relay while the stack's broker or Postgres is stopped. The broker is stopped with SIGKILL:
 /// pulsar-lite takes 10 s to give up on SIGTERM (then the stack script kills it anyway). Opt-in (REPL_FAULT_TESTS=1, run last
 /// by scripts/test): other suites sharing the stack would fail meanwhile.
 @Suite(
     .serialized,
-    .enabled(if: RelayTestStack.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
+    .enabled(if: StackEnvironment.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
     .timeLimit(.minutes(3))
 )
 struct RelayFaultTests {
     @Test func brokerDownHoldsTheSlotAndEverythingArrivesAfterwards() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let collector = try PulsarCollector(topic: fixture.topic)
+        let collector = try await PulsarCollector(topic: fixture.topic)
         defer { collector.stop() }
         let relay = try InProcessRelay(fixture)
         try await relay.startAndWaitUntilStreaming()
@@ -25,7 +26,7 @@ struct RelayFaultTests {
         #expect(try await waitUntil(timeout: .seconds(20)) { (try fixture.confirmedFlushLSN() ?? 0) >= before })
         collector.stop()
 
-        try await RelayTestStack.stack("broker-kill")
+        try await StackEnvironment.stack("broker-kill")
         // Highest confirmed_flush_lsn seen while the broker is down.
         var confirmedDuringOutage: UInt64 = 0
         do {
@@ -39,10 +40,10 @@ struct RelayFaultTests {
             #expect(relay.health.detail?.contains("with 100 events in flight") == true, "\(relay.health.detail ?? "-")")
             confirmedDuringOutage = max(confirmedDuringOutage, try fixture.confirmedFlushLSN() ?? 0)
         } catch {
-            try? await RelayTestStack.stack("broker-start")
+            try? await StackEnvironment.stack("broker-start")
             throw error
         }
-        try await RelayTestStack.stack("broker-start")
+        try await StackEnvironment.stack("broker-start")
         let brokerBack = ContinuousClock.now
 
         // Our consumer, for the sequence ids (they carry each event's commit LSN).
@@ -73,7 +74,7 @@ struct RelayFaultTests {
     @Test func relayStartedWhileTheBrokerIsDownPublishesOnceItIsBack() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        try await RelayTestStack.stack("broker-kill")
+        try await StackEnvironment.stack("broker-kill")
         let relay: InProcessRelay
         do {
             relay = try InProcessRelay(fixture)
@@ -84,12 +85,12 @@ struct RelayFaultTests {
             #expect(try await waitUntil(timeout: .seconds(20)) { relay.health.status == .reconnecting })
             #expect(try await waitUntil(timeout: .seconds(5), { !relay.health.isReady }))
         } catch {
-            try? await RelayTestStack.stack("broker-start")
+            try? await StackEnvironment.stack("broker-start")
             throw error
         }
-        try await RelayTestStack.stack("broker-start")
+        try await StackEnvironment.stack("broker-start")
         let brokerBack = ContinuousClock.now
-        let collector = try PulsarCollector(topic: fixture.topic)
+        let collector = try await PulsarCollector(topic: fixture.topic)
         defer { collector.stop() }
         let messages = await collector.waitForDistinctEvents(20, timeout: .seconds(30))
         let arrived = ContinuousClock.now - brokerBack
@@ -112,7 +113,7 @@ struct RelayFaultTests {
         let written = try fixture.currentWALLSN()
         #expect(try await waitUntil(timeout: .seconds(20)) { (try fixture.confirmedFlushLSN() ?? 0) >= written })
 
-        try await RelayTestStack.stack("broker-kill")
+        try await StackEnvironment.stack("broker-kill")
         let stopTook: Duration
         let confirmedAfterStop: UInt64
         do {
@@ -123,10 +124,10 @@ struct RelayFaultTests {
             stopTook = ContinuousClock.now - stopping
             confirmedAfterStop = try #require(try fixture.confirmedFlushLSN())
         } catch {
-            try? await RelayTestStack.stack("broker-start")
+            try? await StackEnvironment.stack("broker-start")
             throw error
         }
-        try await RelayTestStack.stack("broker-start")
+        try await StackEnvironment.stack("broker-start")
         // 2 s drain + 1 s bounded producer close + the final status.
         #expect(stopTook < .seconds(5), "stopping took \(stopTook)")
         print("[timing] graceful stop with the broker down: \(stopTook)")
@@ -148,15 +149,15 @@ struct RelayFaultTests {
     @Test func postgresRestartMidStreamResumesWithoutLoss() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let collector = try PulsarCollector(topic: fixture.topic)
+        let collector = try await PulsarCollector(topic: fixture.topic)
         defer { collector.stop() }
         let relay = try InProcessRelay(fixture)
         try await relay.startAndWaitUntilStreaming()
         for batch in 0..<10 { try fixture.insert(firstID: Int64(batch) * 100, count: 100) }
-        try await RelayTestStack.stack("pg-stop")
+        try await StackEnvironment.stack("pg-stop")
         #expect(try await waitUntil(timeout: .seconds(20)) { !relay.health.isReady })
         let postgresBack = ContinuousClock.now  // pg-start itself takes about a second
-        try await RelayTestStack.stack("pg-start")
+        try await StackEnvironment.stack("pg-start")
         #expect(try await waitUntil(timeout: .seconds(30)) { relay.health.isReady })
         let resumed = ContinuousClock.now - postgresBack
         for batch in 10..<20 { try fixture.insert(firstID: Int64(batch) * 100, count: 100) }

@@ -7,6 +7,7 @@ import ServiceLifecycle
 import Synchronization
 
 @testable import CDCRelay
+import TestSupport
 
 /// One isolated relay setup on the local stack: its own schema with an `outbox` table, its own
 /// publication, slot and topic, so suites can run side by side.
@@ -19,7 +20,7 @@ struct RelayFixture: Sendable {
     var table: OutboxTable { OutboxTable(namespace: schema, name: "outbox") }
 
     init() throws {
-        try RelayTestStack.require()
+        try StackEnvironment.requireStack()
         id = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         try SQL.run("""
             CREATE SCHEMA \(schema) AUTHORIZATION app;
@@ -36,16 +37,16 @@ struct RelayFixture: Sendable {
 
     func configuration(maxInFlight: Int = 1000, statusInterval: Duration = .seconds(1)) -> OutboxConfiguration {
         var configuration = OutboxConfiguration()
-        configuration.database.host = RelayTestStack.pgHost
-        configuration.database.port = RelayTestStack.pgPort
-        configuration.database.username = RelayTestStack.appUser
-        configuration.database.password = RelayTestStack.environment["DB_PASSWORD"]
-        configuration.database.database = RelayTestStack.database
-        configuration.pulsar.uri = RelayTestStack.pulsarURI
+        configuration.database.host = StackEnvironment.pgHost
+        configuration.database.port = StackEnvironment.pgPort
+        configuration.database.username = StackEnvironment.appUser
+        configuration.database.password = StackEnvironment.environment["DB_PASSWORD"]
+        configuration.database.database = StackEnvironment.database
+        configuration.pulsar.uri = StackEnvironment.pulsarURI
         configuration.pulsar.topicName = topic
         configuration.relay.slotName = slot
         configuration.relay.publicationName = publication
-        configuration.relay.replicationUsername = RelayTestStack.replicationUser
+        configuration.relay.replicationUsername = StackEnvironment.replicationUser
         configuration.relay.metricsPort = 0
         configuration.relay.maxInFlight = maxInFlight
         configuration.relay.statusInterval = statusInterval
@@ -73,7 +74,7 @@ struct RelayFixture: Sendable {
     }
 
     func currentWALLSN() throws -> UInt64 {
-        SQL.lsn(try SQL.value("SELECT pg_current_wal_insert_lsn()")) ?? 0
+        SQL.lsn(try SQL.run("SELECT pg_current_wal_insert_lsn()")) ?? 0
     }
 
     /// Waits until the slot's confirmed position reaches today's WAL end: everything written so
@@ -103,7 +104,7 @@ final class InProcessRelay: Sendable {
     /// `configuredTable`: stream `relay.table` of the configuration instead of the fixture's outbox.
     init(_ fixture: RelayFixture, configuration: OutboxConfiguration? = nil, configuredTable: Bool = false, logLevel: Logger.Level = .warning) throws {
         var logger = Logger(label: "relay-\(fixture.id)")
-        logger.logLevel = RelayTestStack.environment["RELAY_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? logLevel
+        logger.logLevel = StackEnvironment.environment["RELAY_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? logLevel
         application = try RelayApplication(
             configuration: configuration ?? fixture.configuration(), logger: logger, table: configuredTable ? nil : fixture.table,
             metricsHost: "127.0.0.1")
@@ -142,13 +143,4 @@ final class InProcessRelay: Sendable {
         try await task?.value
         await application.pulsarClient.shutdown()
     }
-}
-
-func waitUntil(timeout: Duration, interval: Duration = .milliseconds(200), _ condition: () throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        try? await Task.sleep(for: interval)
-    }
-    return try condition()
 }

@@ -3,15 +3,16 @@ import Logging
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// The relay against the real local stack: Postgres 15 logical replication and pulsar-lite.
 /// Tests that stop the broker or Postgres are in `RelayFaultTests`.
-@Suite(.serialized, .enabled(if: RelayTestStack.shouldRun), .timeLimit(.minutes(5)))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(5)))
 struct RelayIntegrationTests {
     @Test func tenThousandEventsFromFourConcurrentWritersArriveExactlyOnceInCommitOrder() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let collector = try PulsarCollector(topic: fixture.topic)
+        let collector = try await PulsarCollector(topic: fixture.topic)
         defer { collector.stop() }
         let relay = try InProcessRelay(fixture)
         try await relay.startAndWaitUntilStreaming()
@@ -76,14 +77,14 @@ struct RelayIntegrationTests {
         #expect(try await waitUntil(timeout: .seconds(20)) { relay.health.isReady })
         // ~50 MB of WAL into an unrelated table. (Measured as the WAL position's advance: the
         // relay may already have released part of it by the time the inserts are done.)
-        let walBefore = try SQL.value("SELECT pg_current_wal_lsn()::text")
+        let walBefore = try SQL.run("SELECT pg_current_wal_lsn()::text")
         for _ in 0..<10 {
             try SQL.run("INSERT INTO \(fixture.schema).noise (filler) SELECT repeat('x', 1000) FROM generate_series(1, 5000);", user: "app")
         }
-        let produced = Int64(try SQL.value("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '\(walBefore)')::bigint")) ?? 0
+        let produced = Int64(try SQL.run("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '\(walBefore)')::bigint")) ?? 0
         #expect(produced > 40_000_000, "the noise produced WAL")
         let retained = {
-            Int64(try SQL.value(
+            Int64(try SQL.run(
                 "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = '\(fixture.slot)'"
             )) ?? Int64.max
         }
@@ -101,7 +102,7 @@ struct RelayIntegrationTests {
     @Test func gracefulStopThenRestartSendsNoDuplicates() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let collector = try PulsarCollector(topic: fixture.topic)
+        let collector = try await PulsarCollector(topic: fixture.topic)
         defer { collector.stop() }
         var relay = try InProcessRelay(fixture)
         try await relay.startAndWaitUntilStreaming()
@@ -133,7 +134,7 @@ struct RelayIntegrationTests {
     @Test func secondRelayWaitsAsStandbyAndTakesOverAfterAGracefulStop() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let collector = try PulsarCollector(topic: fixture.topic)
+        let collector = try await PulsarCollector(topic: fixture.topic)
         defer { collector.stop() }
         let active = try InProcessRelay(fixture)
         try await active.startAndWaitUntilStreaming()

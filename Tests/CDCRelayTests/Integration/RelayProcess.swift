@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -16,7 +17,7 @@ struct RelayDatabaseFixture: Sendable {
     var topic: String { "persistent://public/default/p_\(id)" }
 
     init() throws {
-        try RelayTestStack.require()
+        try StackEnvironment.requireStack()
         id = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         try SQL.run("CREATE DATABASE \(database) OWNER app")
         try SQL.run("""
@@ -53,11 +54,11 @@ struct RelayDatabaseFixture: Sendable {
     }
 
     func slotIsActive() throws -> Bool {
-        try SQL.value("SELECT active FROM pg_replication_slots WHERE slot_name = '\(slot)'") == "t"
+        try SQL.run("SELECT active FROM pg_replication_slots WHERE slot_name = '\(slot)'") == "t"
     }
 
     func currentWALLSN() throws -> UInt64 {
-        SQL.lsn(try SQL.value("SELECT pg_current_wal_insert_lsn()")) ?? 0
+        SQL.lsn(try SQL.run("SELECT pg_current_wal_insert_lsn()")) ?? 0
     }
 
     func cleanUp() {
@@ -73,7 +74,7 @@ final class RelayProcess: Sendable {
     let logPath: String
 
     init(_ fixture: RelayDatabaseFixture, maxInFlight: Int = 1000, shutdownTimeoutSeconds: Int = 5) throws {
-        metricsPort = try Self.freePort()
+        metricsPort = try freePort()
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("cdc-relay-\(fixture.id)-\(UUID().uuidString).log").path
         let environment = Self.environment(fixture, metricsPort: metricsPort, maxInFlight: maxInFlight, shutdownTimeoutSeconds: shutdownTimeoutSeconds)
         pid = try Spawn.start(try Self.executable().path, [], environment: environment, logPath: logPath)
@@ -85,7 +86,7 @@ final class RelayProcess: Sendable {
             "DATABASE_DATABASE": fixture.database,
             "RELAY_SLOT_NAME": fixture.slot,
             "RELAY_PUBLICATION_NAME": fixture.publication,
-            "RELAY_REPLICATION_USERNAME": RelayTestStack.replicationUser,
+            "RELAY_REPLICATION_USERNAME": StackEnvironment.replicationUser,
             "RELAY_METRICS_PORT": "\(metricsPort)",
             "RELAY_MAX_IN_FLIGHT": "\(maxInFlight)",
             "RELAY_STATUS_INTERVAL_SECONDS": "1",
@@ -126,23 +127,17 @@ final class RelayProcess: Sendable {
 
     /// Polls `/health` until it reports `status` (false on timeout or if the process died).
     func waitForStatus(_ status: String, timeout: Duration = .seconds(30)) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if !isRunning { return false }
-            if await self.status() == status { return true }
-            try? await Task.sleep(for: .milliseconds(100))
+        var reached = false
+        _ = await waitUntilAsync(timeout: timeout, interval: .milliseconds(100)) {
+            guard isRunning else { return true }
+            reached = await self.status() == status
+            return reached
         }
-        return false
+        return reached && isRunning
     }
 
     /// True until the process exited (it is a zombie until reaped by kill9/terminate).
-    var isRunning: Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let end = stat.lastIndex(of: ")")
-        else { return false }
-        // "pid (comm) S …": the state letter follows the command name.
-        return !stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
-    }
+    var isRunning: Bool { Spawn.isRunning(pid) }
 
     /// SIGKILL and reap.
     func kill9() async {
@@ -154,9 +149,7 @@ final class RelayProcess: Sendable {
     func terminate(timeout: Duration) async -> Int32? {
         kill(pid, SIGTERM)
         let waiting = Task { await Spawn.wait(pid) }
-        let deadline = ContinuousClock.now + timeout
-        while isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        if isRunning {
+        if await !waitUntil(timeout: timeout, { !isRunning }) {
             kill(pid, SIGKILL)
             _ = await waiting.value
             return nil
@@ -169,34 +162,8 @@ final class RelayProcess: Sendable {
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
-    /// The built `cdc-relay`, next to the test bundle or in `.build/debug`.
+    /// The built `cdc-relay`.
     static func executable() throws -> URL {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        let bundleDir = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
-        for dir in [bundleDir, root.appendingPathComponent(".build/debug")] {
-            let candidate = dir.appendingPathComponent("cdc-relay")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw Spawn.Failure(description: "cdc-relay is not built: run `swift build` first")
-    }
-
-    /// A port nobody listens on right now (bound to 0, then released).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Spawn.Failure(description: "socket failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw Spawn.Failure(description: "bind failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        URL(fileURLWithPath: try StackEnvironment.executable("cdc-relay"))
     }
 }

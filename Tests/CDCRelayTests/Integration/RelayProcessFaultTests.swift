@@ -3,12 +3,13 @@ import Synchronization
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// The real `cdc-relay` executable killed with SIGKILL. Nothing shared is stopped, but the tests
 /// are long and load the machine, so they run with the fault suites (REPL_FAULT_TESTS=1).
 @Suite(
     .serialized,
-    .enabled(if: RelayTestStack.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
+    .enabled(if: StackEnvironment.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
     .timeLimit(.minutes(3))
 )
 struct RelayProcessFaultTests {
@@ -43,7 +44,7 @@ struct RelayProcessFaultTests {
             relay = try RelayProcess(fixture, maxInFlight: 200)
             try await Self.requireStatus(relay, "streaming")
         }
-        try await Task.sleep(for: .seconds(1))
+        #expect(await load.waitForMore(100), "the load goes on after the last restart")
         let inserted = try await load.stop()
         let afterWrites = try fixture.currentWALLSN()
         #expect(inserted.count > 500, "the load kept inserting (\(inserted.count) rows)")
@@ -80,7 +81,7 @@ struct RelayProcessFaultTests {
     @Test func standbyTakesOverWithinTenSecondsWhenTheActiveRelayIsKilled() async throws {
         let fixture = try RelayDatabaseFixture()
         defer { fixture.cleanUp() }
-        let collector = try PulsarCollector(topic: fixture.topic)
+        let collector = try await PulsarCollector(topic: fixture.topic)
         defer { collector.stop() }
         let active = try RelayProcess(fixture)
         try await Self.requireStatus(active, "streaming")
@@ -132,6 +133,15 @@ final class InsertLoad: Sendable {
 
     /// Ids of batches that failed while Postgres was down: committed or not.
     var uncertain: Set<Int64> { state.withLock { $0.uncertain } }
+
+    /// How many rows were committed so far.
+    var insertedCount: Int { state.withLock { $0.inserted.count } }
+
+    /// Waits until `rows` more rows were committed (the load goes on after the last fault).
+    func waitForMore(_ rows: Int, timeout: Duration = .seconds(30)) async -> Bool {
+        let target = insertedCount + rows
+        return await waitUntil(timeout: timeout) { insertedCount >= target }
+    }
 
     func start() {
         let thread = Thread { [self] in

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// Postgres 15 writes a slot's confirmed position to disk only at checkpoints, so after a crash
 /// (`pg_ctl -m immediate`) the slot goes back to the last checkpoint. The relay records its
@@ -9,7 +10,7 @@ import Testing
 /// two, so a crash replays about a second of events, not minutes.
 @Suite(
     .serialized,
-    .enabled(if: RelayTestStack.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
+    .enabled(if: StackEnvironment.shouldRun && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
     .timeLimit(.minutes(4))
 )
 struct RelayProgressFaultTests {
@@ -36,11 +37,11 @@ struct RelayProgressFaultTests {
         load.start()
         var slotWentBackBy: [UInt64] = []
         for _ in 1...2 {
-            // Long enough under load that the slot's on-disk position is thousands of events old.
-            try await Task.sleep(for: .seconds(10))
+            // Under load until the slot's on-disk position is thousands of events old.
+            #expect(await load.waitForMore(2000, timeout: .seconds(60)), "the load kept inserting")
             let recordedBefore = try #require(SQL.lsn(try recordedLSN(fixture)))
-            try await RelayTestStack.stack("pg-crash")
-            try await RelayTestStack.stack("pg-start")
+            try await StackEnvironment.stack("pg-crash")
+            try await StackEnvironment.stack("pg-start")
             // What the slot alone would restart from, read before the relay reconnects to it.
             if let slot = try? fixture.confirmedFlushLSN(), recordedBefore > slot {
                 slotWentBackBy.append(recordedBefore - slot)
@@ -49,7 +50,7 @@ struct RelayProgressFaultTests {
             #expect(try await waitUntil(timeout: .seconds(30)) { (SQL.lsn(try recordedLSN(fixture)) ?? 0) > recordedBefore },
                     "the relay records its progress again after the crash")
         }
-        try await Task.sleep(for: .seconds(1))
+        #expect(await load.waitForMore(100), "the load goes on after the last restart")
         let inserted = try await load.stop()
         let elapsed = ContinuousClock.now - started
         let uncertain = load.uncertain

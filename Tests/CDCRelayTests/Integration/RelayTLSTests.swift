@@ -3,10 +3,11 @@ import OutboxCore
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 /// The relay's libpq connections (replication and monitor) under `database.ssl_mode`, against
 /// the stack's Postgres and its own CA: the same meaning as the API's pool.
-@Suite(.serialized, .enabled(if: RelayTestStack.shouldRun), .timeLimit(.minutes(3)))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(3)))
 struct RelayTLSTests {
     static func configuration(_ fixture: RelayFixture, mode: DatabaseSSLMode, rootCert: String?) -> OutboxConfiguration {
         var configuration = fixture.configuration()
@@ -18,9 +19,9 @@ struct RelayTLSTests {
     @Test func verifyFullStreamsOverEncryptedConnections() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let collector = try PulsarCollector(topic: fixture.topic)
+        let collector = try await PulsarCollector(topic: fixture.topic)
         defer { collector.stop() }
-        let ca = try #require(RelayTestStack.environment["STACK_PG_CA"])
+        let ca = try #require(StackEnvironment.environment["STACK_PG_CA"])
         let relay = try InProcessRelay(fixture, configuration: Self.configuration(fixture, mode: .verifyFull, rootCert: ca))
         try await relay.startAndWaitUntilStreaming()
         try fixture.insert(firstID: 1, count: 10)
@@ -42,7 +43,7 @@ struct RelayTLSTests {
     @Test func verifyFullRefusesAWrongHostName() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let ca = try #require(RelayTestStack.environment["STACK_PG_CA"])
+        let ca = try #require(StackEnvironment.environment["STACK_PG_CA"])
         var configuration = Self.configuration(fixture, mode: .verifyFull, rootCert: ca)
         configuration.database.host = "127.0.0.2"
         let relay = try InProcessRelay(fixture, configuration: configuration, logLevel: .critical)
@@ -56,7 +57,7 @@ struct RelayTLSTests {
     @Test func verifyFullRefusesAServerItsCADidNotSign() async throws {
         let fixture = try RelayFixture()
         defer { fixture.cleanUp() }
-        let wrongCA = try #require(RelayTestStack.environment["STACK_PG_CLIENT_CERT"])
+        let wrongCA = try #require(StackEnvironment.environment["STACK_PG_CLIENT_CERT"])
         let relay = try InProcessRelay(fixture, configuration: Self.configuration(fixture, mode: .verifyFull, rootCert: wrongCA), logLevel: .critical)
         relay.start()
         #expect(await waitUntil(timeout: .seconds(20)) { relay.health.status == .reconnecting })

@@ -1,6 +1,7 @@
 import Logging
 import PulsarClient
 import Synchronization
+import TestSupport
 
 /// Reads a topic with our own consumer, because the official Python client does not expose a
 /// message's sequence id. Shared subscription from the earliest message (pulsar-lite delivers each
@@ -15,7 +16,7 @@ final class SequenceCollector: Sendable {
     init(topic: String, subscription: String = "verify-sequence") async throws {
         var logger = Logger(label: "collector")
         logger.logLevel = .error
-        client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: RelayTestStack.pulsarURI), logger: logger)
+        client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: StackEnvironment.pulsarURI), logger: logger)
         consumer = try await client.subscribe(
             topic: topic, subscription: subscription,
             options: ConsumerOptions(subscriptionType: .shared, initialPosition: .earliest))

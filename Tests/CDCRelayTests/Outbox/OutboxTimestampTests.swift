@@ -15,6 +15,8 @@ import Testing
         // A `timestamp` (without time zone) column is read as UTC.
         ("2026-11-29 20:08:23", 1_795_982_903_000_000),
         ("2026-11-29 20:08:23.5", 1_795_982_903_500_000),
+        ("2000-01-01 00:00:00", PostgresTimestamp.unixEpochOffsetMicros),
+        ("1969-12-31 23:59:59.5+00", -500_000),
     ])
     func parsesPostgresText(_ text: String, _ micros: Int64) throws {
         #expect(try OutboxTimestamp(postgresText: text).microsecondsSinceEpoch == micros)
@@ -23,7 +25,7 @@ import Testing
     @Test(arguments: [
         "", "2026-11-29", "2026-13-01 00:00:00+00", "2023-02-29 00:00:00+00", "2026-11-29 24:00:00+00",
         "2026-11-29 20:08:23 ", "2026-11-29 20:08:23.1234567+00", "infinity", "2026-11-29 20:08:23+00 BC",
-        "2026-11-29 20:08:23.+00",
+        "2026-11-29 20:08:23.+00", "yesterday",
     ])
     func rejectsOtherText(_ text: String) {
         #expect(throws: OutboxMappingError(code: .invalidTimestamp, column: "created_at", detail: text)) {

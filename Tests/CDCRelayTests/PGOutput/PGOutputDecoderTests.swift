@@ -168,24 +168,6 @@ struct PGOutputDecoderTests {
         #expect(!decoder.isInStreamedBlock)
     }
 
-    @Test func relationCacheKeepsLatestAndClears() {
-        var cache = RelationCache()
-        cache.observe(.relation(sampleRelation))
-        cache.observe(.type(TypeMessage(xid: nil, oid: 5, namespace: "", name: "t")))
-        cache.observe(.begin(BeginMessage(finalLSN: LSN(1), commitTimestamp: 0, xid: 1)))
-        #expect(cache.relation(oid: sampleRelation.oid) == sampleRelation)
-        #expect(cache.relation(oid: sampleRelation.oid)?.columnIndex(named: "payload") == 1)
-        var changed = sampleRelation
-        changed.columns.removeLast()
-        cache.observe(.relation(changed))
-        #expect(cache.relation(oid: sampleRelation.oid) == changed)
-        #expect(cache.count == 1)
-        #expect(cache.type(oid: 5)?.name == "t")
-        cache.removeAll()
-        #expect(cache.relation(oid: sampleRelation.oid) == nil)
-        #expect(cache.type(oid: 5) == nil)
-    }
-
     private func expectError(
         _ code: PGOutputError.Code, at offset: Int, in bytes: ByteBuffer, version: Int = 1,
         sourceLocation: SourceLocation = #_sourceLocation

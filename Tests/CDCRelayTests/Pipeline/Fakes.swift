@@ -114,12 +114,3 @@ final class FakeConnector: ReplicationConnector {
 
     var connects: Int { state.withLock { $0.connects } }
 }
-
-func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return condition()
-}

@@ -6,6 +6,7 @@ import PulsarClient
 import Testing
 
 @testable import CDCRelay
+import TestSupport
 
 @Suite struct RelayServiceTests {
     static let columns = ["id", "aggregate_type", "aggregate_id", "event_type", "payload", "headers", "created_at"]
@@ -32,12 +33,13 @@ import Testing
     /// Runs the service in a group; `body` drives it, then the group shuts down gracefully.
     static func withService(
         connector: FakeConnector, publisher: @escaping @Sendable () -> FakePublisher, settings: RelaySettings = settings(),
-        _ body: (RelayService<FakeConnector>) async throws -> Void
+        clock: ManualClock? = nil, _ body: (RelayService<FakeConnector>) async throws -> Void
     ) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let service = try RelayService(
-            connector: connector, publishers: FakePublisherFactory(make: publisher), settings: settings, logger: logger)
+            connector: connector, publishers: FakePublisherFactory(make: publisher), settings: settings,
+            statusClock: clock.map { $0 as any Clock<Duration> } ?? ContinuousClock(), logger: logger)
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -47,16 +49,38 @@ import Testing
         }
     }
 
+    /// Advances the status loop's clock by one tick (the settings' 50 ms) `times` times, each time
+    /// waiting until the loop has run the tick and parked again.
+    static func tick(_ clock: ManualClock, times: Int = 1) async -> Bool {
+        for _ in 0..<times {
+            guard await waitUntil(timeout: .seconds(5), interval: .milliseconds(1), { clock.sleepers > 0 }) else { return false }
+            clock.advance(by: .milliseconds(50))
+            guard await waitUntil(timeout: .seconds(5), interval: .milliseconds(1), { clock.sleepers > 0 }) else { return false }
+        }
+        return true
+    }
+
+    /// Ticks the status loop until `condition` holds (false after `limit` ticks).
+    static func tick(_ clock: ManualClock, limit: Int = 100, until condition: () -> Bool) async -> Bool {
+        for _ in 0..<limit {
+            if condition() { return true }
+            guard await tick(clock) else { return false }
+        }
+        return condition()
+    }
+
     @Test func publishesAndConfirmsAfterAcks() async throws {
         let source = FakeReplicationSource()
         let publisher = FakePublisher()
-        try await Self.withService(connector: FakeConnector(sources: [source]), publisher: { publisher }) { service in
+        let clock = ManualClock()
+        try await Self.withService(connector: FakeConnector(sources: [source]), publisher: { publisher }, clock: clock) { service in
             Self.feedTransaction(source, commitLSN: 0x1000, ids: [1, 2, 3], withRelation: true)
-            #expect(await eventually { publisher.sent.count == 3 })
-            try await Task.sleep(for: .milliseconds(150))
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 3 })
+            // Three status ticks with nothing acked: nothing past the transaction is confirmed.
+            #expect(await Self.tick(clock, times: 3))
             #expect(source.statuses.allSatisfy { $0.flushed < 0x1030 })
             publisher.complete(3)
-            #expect(await eventually { source.statuses.last?.flushed == 0x1030 })
+            #expect(await Self.tick(clock) { source.statuses.last?.flushed == 0x1030 })
             #expect(publisher.sent.map(\.properties["event_id"]) == ["1", "2", "3"])
             #expect(service.health.isReady)
         }
@@ -69,35 +93,37 @@ import Testing
             connector: FakeConnector(sources: [source]), publisher: { publisher }, settings: Self.settings(maxInFlight: 3)
         ) { _ in
             Self.feedTransaction(source, commitLSN: 0x1000, ids: Array(1...10), withRelation: true)
-            #expect(await eventually { publisher.sent.count == 3 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 3 })
             try await Task.sleep(for: .milliseconds(100))
             #expect(publisher.sent.count == 3)
             publisher.complete(2)
-            #expect(await eventually { publisher.sent.count == 5 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 5 })
             publisher.complete(5)
-            #expect(await eventually { publisher.sent.count == 8 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 8 })
             publisher.complete(10)
-            #expect(await eventually { publisher.sent.count == 10 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 10 })
             publisher.complete(10)
-            #expect(await eventually { source.statuses.last?.flushed == 0x1030 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { source.statuses.last?.flushed == 0x1030 })
         }
     }
 
     @Test func statusIsSentWhileStalled() async throws {
         let source = FakeReplicationSource()
         let publisher = FakePublisher()
+        let clock = ManualClock()
         try await Self.withService(
             connector: FakeConnector(sources: [source], confirmedLSN: 0x500), publisher: { publisher },
-            settings: Self.settings(maxInFlight: 1)
+            settings: Self.settings(maxInFlight: 1), clock: clock
         ) { _ in
             Self.feedTransaction(source, commitLSN: 0x1000, ids: [1, 2], withRelation: true)
-            #expect(await eventually { publisher.sent.count == 1 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 1 })
             let before = source.statuses.count
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(source.statuses.count > before + 2)
+            // Every tick is a status interval (50 ms): each one sends a status while stalled.
+            #expect(await Self.tick(clock, times: 3))
+            #expect(source.statuses.count >= before + 3)
             #expect(source.statuses.allSatisfy { $0.flushed == 0x500 })
             publisher.complete(2)
-            #expect(await eventually { publisher.sent.count == 2 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 2 })
             publisher.complete(2)
         }
     }
@@ -109,7 +135,7 @@ import Testing
             settings: RelaySettings(topicName: "t", slotName: "s", statusInterval: .seconds(60))
         ) { _ in
             source.feed.yield(.keepalive(walEnd: 0x8000, replyRequested: true))
-            #expect(await eventually { source.statuses.contains { $0.flushed == 0x8000 } })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { source.statuses.contains { $0.flushed == 0x8000 } })
         }
     }
 
@@ -128,12 +154,12 @@ import Testing
         ) { service in
             Self.feedTransaction(first, commitLSN: 0x1000, ids: [1, 2], withRelation: true)
             Self.feedTransaction(first, commitLSN: 0x2000, ids: [3])
-            #expect(await eventually { publishers.withLock { $0.first?.sent.count == 3 } })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publishers.withLock { $0.first?.sent.count == 3 } })
             let firstPublisher = publishers.withLock { $0[0] }
             struct BrokerSaidNo: Error {}
             firstPublisher.complete(1, with: .failure(BrokerSaidNo()))
             firstPublisher.complete(2)  // later acks must not confirm anything
-            #expect(await eventually { connector.connects == 2 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { connector.connects == 2 })
             #expect(first.isClosed)
             #expect(firstPublisher.isClosed)
             #expect(first.statuses.allSatisfy { $0.flushed == 0x500 })
@@ -141,12 +167,12 @@ import Testing
             // The new session replays from the slot and confirms normally.
             Self.feedTransaction(second, commitLSN: 0x1000, ids: [1, 2], withRelation: true)
             // Event 2 was acked before the failure: this process remembers it and does not send it again.
-            #expect(await eventually { publishers.withLock { $0.count == 2 && $0[1].sent.count == 1 } })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publishers.withLock { $0.count == 2 && $0[1].sent.count == 1 } })
             let secondPublisher = publishers.withLock { $0[1] }
             #expect(secondPublisher.sent.map(\.sequenceID) == [firstPublisher.sent[0].sequenceID])
             #expect(service.metrics.registry.emitToString().contains("outbox_relay_dedup_skips_total 1"))
             secondPublisher.complete(1)
-            #expect(await eventually { second.statuses.last?.flushed == 0x1030 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { second.statuses.last?.flushed == 0x1030 })
         }
     }
 
@@ -163,7 +189,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             Self.feedTransaction(source, commitLSN: 0x1000, ids: [1, 2, 3], withRelation: true)
-            #expect(await eventually { publisher.sent.count == 3 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 3 })
             await group.triggerGracefulShutdown()
             try await Task.sleep(for: .milliseconds(100))
             // More input after shutdown started is not read.
@@ -183,10 +209,10 @@ import Testing
         let publisher = FakePublisher(skipUpTo: skipUpTo)
         try await Self.withService(connector: FakeConnector(sources: [source]), publisher: { publisher }) { service in
             Self.feedTransaction(source, commitLSN: 0x1000, ids: [1, 2, 3], withRelation: true)
-            #expect(await eventually { publisher.sent.count == 1 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 1 })
             #expect(publisher.sent.first?.properties["event_id"] == "3")
             publisher.complete(1)
-            #expect(await eventually { source.statuses.last?.flushed == 0x1030 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { source.statuses.last?.flushed == 0x1030 })
             #expect(service.metrics.registry.emitToString().contains("outbox_relay_dedup_skips_total 2"))
             #expect(service.metrics.registry.emitToString().contains("outbox_relay_events_published_total 1"))
         }
@@ -207,11 +233,11 @@ import Testing
         settings.invalidEvents.policy = .halt
         try await Self.withService(connector: connector, publisher: { publisher }, settings: settings) { service in
             Self.feedUnmappableRow(sources[0])
-            #expect(await eventually { connector.connects == 2 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { connector.connects == 2 })
             #expect(service.health.status == .failed)
             #expect(service.health.detail?.contains("halted on invalid event at LSN 0/1000") == true)
             Self.feedUnmappableRow(sources[1])
-            #expect(await eventually { connector.connects == 3 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { connector.connects == 3 })
             #expect(service.health.status == .failed, "a retry halts on the same event")
             #expect(publisher.sent.isEmpty)
             #expect(sources.allSatisfy { $0.statuses.allSatisfy { $0.flushed == 0x500 } })
@@ -224,7 +250,7 @@ import Testing
         let publisher = FakePublisher(autoAck: true)
         try await Self.withService(connector: connector, publisher: { publisher }) { service in
             Self.feedUnmappableRow(source)
-            #expect(await eventually { source.statuses.last?.flushed == 0x1030 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { source.statuses.last?.flushed == 0x1030 })
             #expect(publisher.sent.map(\.topic) == ["persistent://public/default/outbox-dead-letter"])
             #expect(publisher.sent.first?.properties["dead_letter_reason"] == "invalidInteger")
             #expect(publisher.sent.first?.properties["slot"] == "test_slot")
@@ -252,16 +278,16 @@ import Testing
         ) { service in
             Self.feedTransaction(first, commitLSN: 0x1000, ids: [1], withRelation: true)
             Self.feedTransaction(first, commitLSN: 0x2000, ids: [2, 3])
-            #expect(await eventually { publishers.withLock { $0.first?.sent.count == 3 } })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publishers.withLock { $0.first?.sent.count == 3 } })
             let firstPublisher = publishers.withLock { $0[0] }
             firstPublisher.complete(1)
             firstPublisher.complete(1, with: .failure(PulsarClientError(code: .topicNotFound, message: "no such topic")))
             firstPublisher.complete(1)
-            #expect(await eventually { connector.connects == 2 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { connector.connects == 2 })
             // The final status of the failed session covers the acked prefix.
             #expect(first.statuses.last?.flushed == 0x1030)
             Self.feedTransaction(second, commitLSN: 0x2000, ids: [2, 3], withRelation: true)
-            #expect(await eventually { publishers.withLock { $0.count == 2 && $0[1].sent.count == 1 } })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publishers.withLock { $0.count == 2 && $0[1].sent.count == 1 } })
             let secondPublisher = publishers.withLock { $0[1] }
             let letter = try #require(secondPublisher.sent.first)
             #expect(letter.topic == "persistent://public/default/outbox-dead-letter")
@@ -269,7 +295,7 @@ import Testing
             #expect(letter.properties["dead_letter_reason"] == "brokerRejected")
             #expect(letter.properties["original_topic"] == "persistent://public/default/products")
             secondPublisher.complete(1)
-            #expect(await eventually { second.statuses.last?.flushed == 0x2030 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { second.statuses.last?.flushed == 0x2030 })
             #expect(service.health.deadLettered == 1)
         }
     }
@@ -284,12 +310,12 @@ import Testing
             classifier: { $0 is SlotInUse ? .slotBusy : .transient })
         let publisher = FakePublisher(autoAck: true)
         try await Self.withService(connector: connector, publisher: { publisher }) { service in
-            #expect(await eventually { connector.connects >= 1 && service.health.status == .standby })
-            #expect(await eventually { connector.connects == 4 && service.health.status == .streaming })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { connector.connects >= 1 && service.health.status == .standby })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { connector.connects == 4 && service.health.status == .streaming })
             // Waiting as a standby is not a failure.
             #expect(service.metrics.registry.emitToString().contains("outbox_relay_session_failures_total 0"))
             Self.feedTransaction(source, commitLSN: 0x1000, ids: [1], withRelation: true)
-            #expect(await eventually { publisher.sent.count == 1 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 1 })
         }
     }
 
@@ -313,14 +339,14 @@ import Testing
         let connector = FakeConnector(sources: [source], confirmedLSN: 0x500)
         try await Self.withService(connector: connector, publisher: { publisher }, settings: settings) { service in
             Self.feedTransaction(source, commitLSN: 0x1000, ids: [1, 2], withRelation: true)
-            #expect(await eventually { publisher.sent.count == 2 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publisher.sent.count == 2 })
             #expect(service.health.isReady)
-            #expect(await eventually { service.health.status == .reconnecting })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { service.health.status == .reconnecting })
             #expect(service.health.detail?.contains("2 events in flight") == true)
             #expect(source.statuses.allSatisfy { $0.flushed == 0x500 })
             publisher.complete(2)
-            #expect(await eventually { service.health.status == .streaming })
-            #expect(await eventually { source.statuses.last?.flushed == 0x1030 })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { service.health.status == .streaming })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { source.statuses.last?.flushed == 0x1030 })
             #expect(connector.connects == 1, "the same session waited and resumed")
         }
     }
@@ -342,12 +368,12 @@ import Testing
             settings: settings
         ) { service in
             Self.feedTransaction(first, commitLSN: 0x1000, ids: [1], withRelation: true)
-            #expect(await eventually { publishers.withLock { $0.first?.sent.count == 1 } })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { publishers.withLock { $0.first?.sent.count == 1 } })
             struct TopicTerminated: Error {}
             publishers.withLock { $0[0] }.complete(1, with: .failure(TopicTerminated()))
-            #expect(await eventually { service.health.status == .reconnecting })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { service.health.status == .reconnecting })
             #expect(service.health.detail?.contains("publishFailed") == true)
-            #expect(await eventually { connector.connects == 2 && service.health.status == .streaming })
+            #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { connector.connects == 2 && service.health.status == .streaming })
         }
     }
 }

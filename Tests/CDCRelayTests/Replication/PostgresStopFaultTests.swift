@@ -1,13 +1,14 @@
 import Foundation
 import Testing
 @testable import CDCRelay
+import TestSupport
 
 /// Stops the stack's Postgres mid-stream, so it is opt-in (REPL_FAULT_TESTS=1): other suites
 /// sharing the stack would fail meanwhile. The always-on variant kills only our walsender.
 @Suite(
     "replication session when Postgres stops",
     .serialized,
-    .enabled(if: ReplicationTestStack.isAvailable && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
+    .enabled(if: StackEnvironment.isAvailable && ProcessInfo.processInfo.environment["REPL_FAULT_TESTS"] == "1"),
     .timeLimit(.minutes(3))
 )
 struct PostgresStopFaultTests {
@@ -42,26 +43,13 @@ struct PostgresStopFaultTests {
         await fixture.cleanUp()
     }
 
-    /// Runs the stack script on its own thread (waitpid blocks) and returns its exit status.
+    /// `scripts/stack <command>`: its exit code (-1 when it could not run).
     private func stack(_ command: String) async -> Int32 {
-        guard let script = ReplicationTestStack.environment["STACK_SCRIPT"],
-              let name = ReplicationTestStack.environment["STACK_NAME"]
-        else { return -1 }
-        return await withCheckedContinuation { continuation in
-            let thread = Thread {
-                let arguments = [script, "--name", name, command]
-                var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-                defer { cArguments.forEach { free($0) } }
-                var pid: pid_t = 0
-                guard posix_spawn(&pid, script, nil, nil, &cArguments, environ) == 0 else {
-                    continuation.resume(returning: -1)
-                    return
-                }
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                continuation.resume(returning: status)
-            }
-            thread.start()
+        do {
+            try await StackEnvironment.stack(command)
+            return 0
+        } catch {
+            return -1
         }
     }
 }

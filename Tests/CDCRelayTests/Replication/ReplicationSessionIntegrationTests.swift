@@ -2,8 +2,9 @@ import Foundation
 import NIOCore
 import Testing
 @testable import CDCRelay
+import TestSupport
 
-@Suite("replication session against the local stack", .enabled(if: ReplicationTestStack.shouldRun), .timeLimit(.minutes(2)))
+@Suite("replication session against the local stack", .enabled(if: StackEnvironment.shouldRun), .timeLimit(.minutes(2)))
 struct ReplicationSessionIntegrationTests {
     @Test func streamsRealWALInCommitOrderAndConfirms() async throws {
         let fixture = try ReplicationFixture()
@@ -44,11 +45,10 @@ struct ReplicationSessionIntegrationTests {
             #expect(relation.columns[0].isKey && relation.columns[0].typeOID == 20)
             #expect(relation.columns[4].typeOID == 3802)
             #expect([insert1, insert2, insert3].allSatisfy { $0.relationOID == relation.oid && $0.xid == nil })
-            #expect(try [insert1, insert2, insert3].map { try $0.newTuple.columns[0].asInt64() } == [1, 2, 3])
-            #expect(try insert2.newTuple.columns[1].asString() == "product")
-            let payload = try insert1.newTuple.columns[4].asJSONBytes()
-            #expect(String(buffer: payload) == #"{"name": "p", "event_id": 1}"#)
-            #expect(try insert1.newTuple.columns[6].asTimestampMicros() > 1_700_000_000_000_000)
+            #expect(try [insert1, insert2, insert3].map { try $0.newTuple.columns[0].int64() } == [1, 2, 3])
+            #expect(try insert2.newTuple.columns[1].text() == "product")
+            #expect(try insert1.newTuple.columns[4].text() == #"{"name": "p", "event_id": 1}"#)
+            #expect(try OutboxTimestamp(postgresText: insert1.newTuple.columns[6].text()).microsecondsSinceEpoch > 1_700_000_000_000_000)
             #expect(begin1.finalLSN == commit1.commitLSN && begin2.finalLSN == commit2.commitLSN)
             #expect(commit1.commitLSN < commit1.endLSN)
             #expect(commit1.endLSN <= commit2.commitLSN)
@@ -85,7 +85,7 @@ struct ReplicationSessionIntegrationTests {
             let replay = try await collectTransactions(commits: 1, from: &resumedIterator, decoder: &freshDecoder)
             let ids = try replay.compactMap { message -> Int64? in
                 guard case .insert(let insert) = message else { return nil }
-                return try insert.newTuple.columns[0].asInt64()
+                return try insert.newTuple.columns[0].int64()
             }
             #expect(ids == [4])
             await again.close()
@@ -99,14 +99,19 @@ struct ReplicationSessionIntegrationTests {
 
     @Test func slowConsumerPausesReadingButStatusStillFlows() async throws {
         let fixture = try ReplicationFixture()
-        let session = ReplicationSession(configuration: try fixture.configuration(), logger: ReplicationTestStack.logger, bufferCapacity: 4)
+        let session = ReplicationSession(
+            configuration: try fixture.configuration(applicationName: fixture.name), logger: ReplicationTestStack.logger, bufferCapacity: 4)
         do {
             _ = try await fixture.bootstrap()
             let stream = try await session.startReplication()
             let transactions = 60
             for id in 1...transactions { try fixture.insert([Int64(id)]) }
-            // Nobody reads for a while: the session thread must stop at the bound, not buffer everything.
-            try await Task.sleep(for: .milliseconds(500))
+            // Nobody reads until the walsender has sent all of it: the session thread must stop at
+            // the bound (the rest waits in the socket), not buffer everything.
+            let written = try SQL.currentWALLSN()
+            #expect(try await waitUntil(timeout: .seconds(10)) {
+                SQL.lsn(try SQL.run("SELECT sent_lsn FROM pg_stat_replication WHERE application_name = '\(fixture.name)'")) ?? 0 >= written
+            })
 
             var iterator = stream.makeAsyncIterator()
             var decoder = PGOutputDecoder(protocolVersion: 1)
@@ -122,7 +127,7 @@ struct ReplicationSessionIntegrationTests {
             let rest = try await collectTransactions(commits: transactions - 1, from: &iterator, decoder: &decoder)
             let ids = try (first + rest).compactMap { message -> Int64? in
                 guard case .insert(let insert) = message else { return nil }
-                return try insert.newTuple.columns[0].asInt64()
+                return try insert.newTuple.columns[0].int64()
             }
             #expect(ids == (1...Int64(transactions)).map { $0 })
             let ends = (first + rest).compactMap { message -> LSN? in
@@ -146,7 +151,7 @@ struct ReplicationSessionIntegrationTests {
         do {
             _ = try await fixture.bootstrap()
             let stream = try await session.startReplication()
-            try ReplicationTestStack.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_replication WHERE application_name = '\(application)'")
+            try SQL.run("SELECT pg_terminate_backend(pid) FROM pg_stat_replication WHERE application_name = '\(application)'")
             var iterator = stream.makeAsyncIterator()
             let error = await #expect(throws: ReplicationError.self) {
                 while try await iterator.next() != nil {}

@@ -4,54 +4,23 @@ import NIOCore
 import OutboxCore
 import Testing
 @testable import CDCRelay
+import TestSupport
 
-/// The local stack (`scripts/stack --name X env`) as seen by the replication tests. When the test
-/// runner sets OUTBOX_REQUIRE_STACK=1 the tests run and fail without it; otherwise they are skipped.
+/// The replication tests' view of the stack: a `ReplicationConfiguration` on it and a quiet logger.
 enum ReplicationTestStack {
-    static let environment = ProcessInfo.processInfo.environment
-
-    static var isAvailable: Bool {
-        environment["PGHOST"] != nil && environment["PGPORT"] != nil && environment["RELAY_REPLICATION_USERNAME"] != nil
-    }
-
-    static var shouldRun: Bool { isAvailable || environment["OUTBOX_REQUIRE_STACK"] == "1" }
-
-    struct MissingEnvironment: Error, CustomStringConvertible {
-        var description: String { "the local stack environment is missing: eval \"$(scripts/stack --name NAME env)\"" }
-    }
-
-    static func value(_ name: String) throws -> String {
-        guard let value = environment[name], !value.isEmpty else { throw MissingEnvironment() }
-        return value
-    }
-
     static func configuration(slot: String, publication: String, applicationName: String = "repl-tests") throws -> ReplicationConfiguration {
         ReplicationConfiguration(
-            host: try value("PGHOST"),
-            port: Int(try value("PGPORT")) ?? 5432,
-            user: try value("RELAY_REPLICATION_USERNAME"),
-            password: environment["DB_PASSWORD"],
-            database: environment["PGDATABASE"] ?? "app",
+            host: try StackEnvironment.require("PGHOST"),
+            port: StackEnvironment.pgPort,
+            user: try StackEnvironment.require("RELAY_REPLICATION_USERNAME"),
+            password: StackEnvironment.environment["DB_PASSWORD"],
+            database: StackEnvironment.environment["PGDATABASE"] ?? "app",
             sslMode: "disable",
             slotName: slot,
             publicationName: publication,
             applicationName: applicationName,
             commandTimeoutSeconds: 20
         )
-    }
-
-    /// Runs SQL as the stack's superuser on an ordinary (non-replication) connection.
-    @discardableResult
-    static func sql(_ statement: String) throws -> QueryResult {
-        let conninfo = [
-            "host=" + LibPQConninfo.quote(try value("PGHOST")),
-            "port=" + LibPQConninfo.quote(try value("PGPORT")),
-            "user=" + LibPQConninfo.quote(environment["PGUSER"] ?? "postgres"),
-            "dbname=" + LibPQConninfo.quote(environment["PGDATABASE"] ?? "app"),
-            "sslmode=disable",
-        ].joined(separator: " ")
-        let connection = try LibPQConnection.connect(conninfo: conninfo, deadline: .after(seconds: 10))
-        return try connection.execute(statement, deadline: .after(seconds: 30)).0
     }
 
     static var logger: Logger {
@@ -70,7 +39,7 @@ struct ReplicationFixture {
 
     init() throws {
         name = "repl_it_" + String(UInt64.random(in: 0..<UInt64.max), radix: 36)
-        try ReplicationTestStack.sql("""
+        try SQL.run("""
             CREATE TABLE \(table) (
                 id bigint PRIMARY KEY, aggregate_type text NOT NULL, aggregate_id text NOT NULL,
                 event_type text NOT NULL, payload jsonb NOT NULL, headers jsonb NOT NULL DEFAULT '{}',
@@ -91,34 +60,26 @@ struct ReplicationFixture {
     /// Inserts one transaction with `ids.count` rows.
     func insert(_ ids: [Int64]) throws {
         let values = ids.map { "(\($0), 'product', '\($0)', 'product.created', '{\"event_id\": \($0), \"name\": \"p\"}')" }
-        try ReplicationTestStack.sql("INSERT INTO \(table) (id, aggregate_type, aggregate_id, event_type, payload) VALUES \(values.joined(separator: ", "))")
+        try SQL.run("INSERT INTO \(table) (id, aggregate_type, aggregate_id, event_type, payload) VALUES \(values.joined(separator: ", "))")
     }
 
     func confirmedFlushLSN() throws -> LSN? {
-        try ReplicationTestStack.sql("SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = '\(slot)'")
-            .value(row: 0, column: "lsn").flatMap { LSN($0) }
+        let text = try SQL.run("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = '\(slot)'")
+        return text.isEmpty ? nil : LSN(text)
     }
 
     func waitForConfirmedFlush(_ lsn: LSN, seconds: Double = 10) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if try confirmedFlushLSN() == lsn { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return false
+        try await waitUntil(timeout: .seconds(seconds)) { try confirmedFlushLSN() == lsn }
     }
 
     func dropSlot() throws {
-        try ReplicationTestStack.sql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(slot)'")
+        try SQL.run("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(slot)'")
     }
 
     func cleanUp() async {
-        for _ in 0..<50 {
-            // The walsender may need a moment to release the slot after close().
-            if (try? dropSlot()) != nil { break }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        _ = try? ReplicationTestStack.sql("""
+        // The walsender may hold the slot for a moment after close(): SQL.dropSlot waits for it.
+        SQL.dropSlot(slot)
+        _ = try? SQL.run("""
             DROP PUBLICATION IF EXISTS \(publication);
             DROP TABLE IF EXISTS \(table);
             DELETE FROM outbox_relay_slots WHERE slot_name = '\(slot)';
@@ -142,4 +103,19 @@ func collectTransactions(
         if case .commit = message { seen += 1 }
     }
     return messages
+}
+
+/// A column of these sessions (text format: they do not ask pgoutput for binary) as the tests read it.
+extension TupleValue {
+    struct NotText: Error { var value: TupleValue }
+
+    func text() throws -> String {
+        guard case .text(let buffer) = self else { throw NotText(value: self) }
+        return String(decoding: buffer.readableBytesView, as: UTF8.self)
+    }
+
+    func int64() throws -> Int64 {
+        guard let value = Int64(try text()) else { throw NotText(value: self) }
+        return value
+    }
 }

@@ -1,13 +1,14 @@
 import Foundation
 import Testing
 @testable import CDCRelay
+import TestSupport
 
 /// Opt-in figure (REPL_BENCH=1, count in REPL_BENCH_TRANSACTIONS): how fast the libpq session
 /// thread plus the pgoutput decoder deliver one-row outbox transactions. Prints; asserts only completeness.
 @Suite(
     "replication throughput (opt-in benchmark)",
     .serialized,
-    .enabled(if: ReplicationTestStack.isAvailable && ProcessInfo.processInfo.environment["REPL_BENCH"] == "1"),
+    .enabled(if: StackEnvironment.isAvailable && ProcessInfo.processInfo.environment["REPL_BENCH"] == "1"),
     .timeLimit(.minutes(10))
 )
 struct ReplicationThroughputBenchmark {
@@ -28,7 +29,7 @@ struct ReplicationThroughputBenchmark {
                 id += 1
                 sql += "BEGIN; INSERT INTO \(fixture.table) (id, aggregate_type, aggregate_id, event_type, payload) VALUES (\(id), 'product', 'p-\(id)', 'product.created', '\(payload)'); COMMIT;"
             }
-            try ReplicationTestStack.sql(sql)
+            try SQL.run(sql)
         }
 
         let session = ReplicationSession(configuration: configuration, logger: ReplicationTestStack.logger)
@@ -47,8 +48,8 @@ struct ReplicationThroughputBenchmark {
             case .commit: commits += 1
             case .insert(let insert):
                 inserts += 1
-                _ = try insert.newTuple.columns[0].asInt64()
-                _ = try insert.newTuple.columns[4].asJSONBytes()
+                _ = try insert.newTuple.columns[0].int64()
+                _ = try insert.newTuple.columns[4].text()
             default: break
             }
         }

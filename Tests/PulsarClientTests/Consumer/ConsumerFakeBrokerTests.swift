@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import Testing
+import TestSupport
 @testable import PulsarClient
 
 /// `PulsarConsumer` wired to a `PulsarConnection` over an `NIOAsyncTestingChannel`: the test plays
@@ -119,7 +120,7 @@ struct ConsumerFakeBrokerTests {
         _ = try await harness.subscribe()
         let consumer = harness.consumer
         let reading = Task { try await consumer.receive() }
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(1)) { consumer.isReaderWaiting })
         try await harness.message(entry: 5, metadata: ConsumerFixtures.metadata(), body: ByteBuffer(string: "late"))
         let message = try #require(try await reading.value)
         #expect(String(buffer: message.payload) == "late")
@@ -160,7 +161,7 @@ struct ConsumerFakeBrokerTests {
         // The queued message belonged to the old subscription: the broker redelivers it later.
         let consumer = harness.consumer
         let reading = Task { try await consumer.receive() }
-        try await Task.sleep(for: .milliseconds(200))
+        #expect(await waitUntil(timeout: .seconds(5), interval: .milliseconds(1)) { consumer.isReaderWaiting })
         try await consumer.close()
         #expect(try await reading.value == nil)
         #expect(try await consumer.receive() == nil)

@@ -1,8 +1,12 @@
 import NIOCore
 import NIOPosix
 import Testing
+import TestSupport
 
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,29 +22,21 @@ final class BackgroundProcess: Sendable {
     /// in `ports` accepts TCP connections on 127.0.0.1.
     init(name: String, executable: String, arguments: [String], logFile: URL, ports: [Int], timeout: Duration = .seconds(30)) async throws {
         self.name = name
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logFile.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child: pid_t = 0
-        let status = posix_spawn(&child, executable, &actions, nil, argv, environ)
-        guard status == 0 else {
-            throw InteropStack.Missing(description: "cannot start \(name) (\(executable)): errno \(status)")
+        do {
+            self.pid = try Spawn.start(executable, arguments, logPath: logFile.path)
+        } catch {
+            throw Spawn.Failure(description: "cannot start \(name) (\(executable)): \(error)")
         }
-        self.pid = child
         let deadline = ContinuousClock.now + timeout
         for port in ports {
-            while !(await Self.accepts(port: port)) {
-                guard isRunning, ContinuousClock.now < deadline else {
-                    await stop()
-                    let output = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-                    throw InteropStack.Missing(description: "\(name) did not listen on \(port): \(output.suffix(2000))")
-                }
-                try await Task.sleep(for: .milliseconds(100))
+            let listening = await waitUntilAsync(timeout: deadline - ContinuousClock.now, interval: .milliseconds(100)) {
+                guard isRunning else { return true }
+                return await Self.accepts(port: port)
+            }
+            guard listening, isRunning else {
+                await stop()
+                let output = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+                throw Spawn.Failure(description: "\(name) did not listen on \(port): \(output.suffix(2000))")
             }
         }
     }
@@ -55,10 +51,7 @@ final class BackgroundProcess: Sendable {
     func stop(kill: Bool = false) async {
         guard isRunning else { return }
         _ = Glibc.kill(pid, kill ? SIGKILL : SIGTERM)
-        for _ in 0..<100 where isRunning {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        if isRunning { _ = Glibc.kill(pid, SIGKILL) }
+        if await !waitUntil(timeout: .seconds(5), { !isRunning }) { _ = Glibc.kill(pid, SIGKILL) }
     }
 
     static func accepts(port: Int) async -> Bool {
@@ -72,14 +65,6 @@ final class BackgroundProcess: Sendable {
             return false
         }
     }
-
-    static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
-    }
 }
 
 /// A private pulsar-lite (binary from the stack's venv) for tests that crash and restart the broker
@@ -91,20 +76,20 @@ struct PrivateBroker {
     var url: String { "pulsar://127.0.0.1:\(port)" }
 
     static func binary() throws -> String {
-        let python = try InteropStack.requirePython()
+        let python = try StackEnvironment.require("STACK_PYTHON")
         let lib = URL(fileURLWithPath: python).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("lib")
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: lib.path)) ?? []
         for version in versions.sorted() where version.hasPrefix("python3") {
             let candidate = lib.appendingPathComponent(version).appendingPathComponent("site-packages/pulsar_lite/bin/pulsar-lite").path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw InteropStack.Missing(description: "pulsar-lite binary not found under \(lib.path)")
+        throw Spawn.Failure(description: "pulsar-lite binary not found under \(lib.path)")
     }
 
     static func make() async throws -> PrivateBroker {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let broker = PrivateBroker(directory: directory, port: try await BackgroundProcess.freePort(), metricsPort: try await BackgroundProcess.freePort())
+        let broker = PrivateBroker(directory: directory, port: try freePort(), metricsPort: try freePort())
         let config = """
             addr = "127.0.0.1:\(broker.port)"
             default_partitions = 0
@@ -131,6 +116,18 @@ struct PrivateBroker {
             logFile: directory.appendingPathComponent("broker.log"),
             ports: [port]
         )
+    }
+
+    /// The broker's count of messages acknowledged on `subscription` (its metrics), 0 while it does not answer.
+    func acknowledged(subscription: String) async -> Int {
+        guard let url = URL(string: "http://127.0.0.1:\(metricsPort)/metrics"),
+              let (data, _) = try? await URLSession.shared.data(from: url)
+        else { return 0 }
+        let marker = "subscription=\"\(subscription)\""
+        return String(decoding: data, as: UTF8.self).split(separator: "\n")
+            .filter { $0.hasPrefix("pulsar_lite_subscription_acked_messages_total{") && $0.contains(marker) }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0) { $0 + Int($1) }
     }
 
     func remove() {

@@ -2,18 +2,19 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 @testable import PulsarClient
+import TestSupport
 
 /// Restarts the shared broker while chunked messages are in flight: run alone.
-@Suite(.serialized, .enabled(if: TestStack.shouldRun))
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun))
 struct ChunkingBrokerRestartTests {
     @Test(.timeLimit(.minutes(4)))
     func brokerKilledMidChunkedSendsLosesNothing() async throws {
-        let url = try TestStack.require()
+        let url = try StackEnvironment.require("PULSAR_URI")
         var configuration = PulsarClientConfiguration(serviceURL: url)
         configuration.maxBackoff = .seconds(1)
         configuration.operationTimeout = .seconds(10)
         let client = PulsarClient(configuration: configuration)
-        let topic = TestStack.uniqueTopic("it-kill-chunks")
+        let topic = StackEnvironment.uniqueTopic("it-kill-chunks")
         let producer = try await client.createProducer(topic: topic, options: ProducerOptions(sendTimeout: .seconds(120), chunking: true))
         let count = 6
         let size = 12 * 1024 * 1024
@@ -26,9 +27,9 @@ struct ChunkingBrokerRestartTests {
                 guard index == 0 else { return }
                 killer.withLockedValue { task in
                     task = Task.detached {
-                        try TestStack.stack("broker-kill")
+                        try await StackEnvironment.stack("broker-kill")
                         try await Task.sleep(for: .seconds(1))  // stay down a moment
-                        try TestStack.stack("broker-start")
+                        try await StackEnvironment.stack("broker-start")
                     }
                 }
             }

@@ -1,3 +1,4 @@
+import TestSupport
 import NIOCore
 import Testing
 @testable import PulsarClient
@@ -11,7 +12,7 @@ import Foundation
 /// Chunked messages through the local broker (pulsar-lite sends no max_message_size in CONNECTED,
 /// so clients use the 5 MiB default): ours read by the official client and by pulsar-cli, the
 /// official client's read by ours, incomplete sequences never delivered.
-@Suite("Chunked messages", .enabled(if: InteropStack.shouldRun), .serialized)
+@Suite("Chunked messages", .enabled(if: StackEnvironment.shouldRun), .serialized)
 struct ChunkingInteropTests {
     static let sizes = [6_000_000, 30 * 1024 * 1024]
 
@@ -35,15 +36,14 @@ struct ChunkingInteropTests {
         PulsarOutgoingMessage(payload: pattern(size: size, seed: seed), properties: ["seed": "\(seed)"])
     }
 
-    static func rows(_ output: HelperProcess.Output) throws -> [[String: Any]] {
+    static func rows(_ output: Spawn.Captured) throws -> [[String: Any]] {
         try output.lines.map { line in try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) }
     }
 
     @Test("the official client reads our chunked messages whole and byte-identical", .timeLimit(.minutes(3)))
     func officialReadsOurs() async throws {
-        let url = try InteropStack.requireURL()
-        let python = try InteropStack.requirePython()
-        let topic = InteropStack.uniqueTopic("chunk-ours")
+        let url = try StackEnvironment.require("PULSAR_URI")
+        let topic = StackEnvironment.uniqueTopic("chunk-ours")
         let client = try InteropStack.makeClient(url: url)
         do {
             let producer = try await client.createProducer(topic: topic, options: ProducerOptions(chunking: true))
@@ -51,14 +51,18 @@ struct ChunkingInteropTests {
                 _ = try await producer.send(Self.message(size: size, seed: UInt64(index + 1)))
             }
             try await producer.close()
-            let output = try await HelperProcess.run(
-                python, [InteropStack.helperPath("official_chunked.py"), "consume", url, topic, "official-sub", "\(Self.sizes.count)", "90"])
-            #expect(output.status == 0, "official consumer failed: \(output.stderr)")
-            let rows = try Self.rows(output)
-            #expect(rows.map { $0["size"] as? Int } == Self.sizes)
-            #expect(rows.map { $0["matches"] as? Bool } == Self.sizes.map { _ in true })
+            // Exclusive: a Shared subscription does not reassemble chunked messages.
+            let result = try await OfficialConsumer.consume(
+                topic: topic, count: Self.sizes.count, url: url, subscription: "official-sub", exclusive: true, timeout: .seconds(90))
+            #expect(result.complete, "official consumer timed out: \(result.log.suffix(2000))")
+            #expect(result.messages.map(\.payload.count) == Self.sizes)
+            for (index, message) in result.messages.enumerated() {
+                let seed = try #require(message.properties["seed"].flatMap(UInt64.init))
+                #expect(seed == UInt64(index + 1))
+                #expect(message.payload == Data(Self.pattern(size: message.payload.count, seed: seed).readableBytesView))
+            }
             // The official client reports a chunked message's id as "first;last".
-            #expect(rows.allSatisfy { ($0["id"] as? String)?.contains(";") == true }, "\(rows.map { $0["id"] ?? "" })")
+            #expect(result.messages.allSatisfy { $0.id.contains(";") }, "\(result.messages.map(\.id))")
         } catch {
             await client.shutdown()
             throw error
@@ -68,9 +72,9 @@ struct ChunkingInteropTests {
 
     @Test("pulsar-cli produce --chunking, consume --payload-dir: whole and byte-identical", .timeLimit(.minutes(3)))
     func cliRoundTrip() async throws {
-        let url = try InteropStack.requireURL()
+        let url = try StackEnvironment.require("PULSAR_URI")
         let cli = try PulsarCLITests.binary()
-        let topic = InteropStack.uniqueTopic("chunk-cli")
+        let topic = StackEnvironment.uniqueTopic("chunk-cli")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chunk-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -83,16 +87,16 @@ struct ChunkingInteropTests {
             expected.append(data)
             files += ["--payload-file", file.path]
         }
-        let withoutChunking = try await HelperProcess.run(cli, ["produce", "--url", url, topic] + files)
+        let withoutChunking = try await Spawn.capture(cli, ["produce", "--url", url, topic] + files)
         #expect(withoutChunking.status != 0)
         #expect(withoutChunking.stderr.contains("messageTooLarge"), "\(withoutChunking.stderr)")
 
-        let produced = try await HelperProcess.run(cli, ["produce", "--url", url, topic, "--chunking"] + files)
+        let produced = try await Spawn.capture(cli, ["produce", "--url", url, topic, "--chunking"] + files)
         #expect(produced.status == 0, "\(produced.stderr)")
         #expect(produced.lines.count == Self.sizes.count)
         let outDir = directory.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        let consumed = try await HelperProcess.run(cli, [
+        let consumed = try await Spawn.capture(cli, [
             "consume", "--url", url, topic, "-s", "cli-sub", "-t", "shared", "--earliest",
             "-n", "\(Self.sizes.count)", "--payload-dir", outDir.path,
         ])
@@ -108,11 +112,11 @@ struct ChunkingInteropTests {
 
     @Test("our consumer reads the official client's chunked messages and acks every chunk", .timeLimit(.minutes(3)))
     func oursReadsOfficial() async throws {
-        let url = try InteropStack.requireURL()
-        let python = try InteropStack.requirePython()
-        let topic = InteropStack.uniqueTopic("chunk-official")
+        let url = try StackEnvironment.require("PULSAR_URI")
+        let python = try StackEnvironment.require("STACK_PYTHON")
+        let topic = StackEnvironment.uniqueTopic("chunk-official")
         let specs = Self.sizes.enumerated().map { "\($0.element):\($0.offset + 20)" }
-        let produced = try await HelperProcess.run(
+        let produced = try await Spawn.capture(
             python, [InteropStack.helperPath("official_chunked.py"), "produce", url, topic, "official-chunker"] + specs)
         #expect(produced.status == 0, "official producer failed: \(produced.stderr)")
         let client = try InteropStack.makeClient(url: url)
@@ -145,8 +149,8 @@ struct ChunkingInteropTests {
 
     @Test("an incomplete chunk sequence on the broker is never delivered", .timeLimit(.minutes(2)))
     func incompleteNeverDelivered() async throws {
-        let url = try InteropStack.requireURL()
-        let topic = InteropStack.uniqueTopic("chunk-incomplete")
+        let url = try StackEnvironment.require("PULSAR_URI")
+        let topic = StackEnvironment.uniqueTopic("chunk-incomplete")
         let rawClient = try InteropStack.makeClient(url: url)
         let client = try InteropStack.makeClient(url: url)
         do {
@@ -186,8 +190,8 @@ struct ChunkingInteropTests {
     /// incomplete ones: the oldest is dropped and asked for again, and still arrives whole.
     @Test("over the pending-message limit the oldest is redelivered and arrives whole", .timeLimit(.minutes(2)))
     func overTheLimitRedelivers() async throws {
-        let url = try InteropStack.requireURL()
-        let topic = InteropStack.uniqueTopic("chunk-limit-redeliver")
+        let url = try StackEnvironment.require("PULSAR_URI")
+        let topic = StackEnvironment.uniqueTopic("chunk-limit-redeliver")
         let rawClient = try InteropStack.makeClient(url: url)
         let client = try InteropStack.makeClient(url: url)
         do {
@@ -228,8 +232,8 @@ struct ChunkingInteropTests {
     /// chunking it goes in two chunks; without, it fails here and the producer keeps working.
     @Test("a payload just at the limit is chunked, or refused by the client without chunking", .timeLimit(.minutes(2)))
     func atTheLimit() async throws {
-        let url = try InteropStack.requireURL()
-        let topic = InteropStack.uniqueTopic("chunk-limit")
+        let url = try StackEnvironment.require("PULSAR_URI")
+        let topic = StackEnvironment.uniqueTopic("chunk-limit")
         let client = try InteropStack.makeClient(url: url)
         do {
             let size = 5 * 1024 * 1024
@@ -259,8 +263,8 @@ struct ChunkingInteropTests {
     /// frame above 5 MiB (no SEND_ERROR), which is why messages above it must be chunked.
     @Test("pulsar-lite closes the connection on one SEND frame above 5 MiB", .timeLimit(.minutes(1)))
     func oversizedFrame() async throws {
-        let url = try InteropStack.requireURL()
-        let topic = InteropStack.uniqueTopic("chunk-oversized")
+        let url = try StackEnvironment.require("PULSAR_URI")
+        let topic = StackEnvironment.uniqueTopic("chunk-oversized")
         let rawClient = try InteropStack.makeClient(url: url)
         do {
             let raw = try await RawProducer.create(client: rawClient, topic: topic, name: "raw-oversized")

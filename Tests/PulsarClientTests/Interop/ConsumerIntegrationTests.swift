@@ -1,3 +1,4 @@
+import TestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
@@ -10,11 +11,11 @@ import Foundation
 #endif
 
 /// Our producer → broker → our consumer, on the local stack's broker.
-@Suite("Consumer integration", .enabled(if: InteropStack.shouldRun))
+@Suite("Consumer integration", .enabled(if: StackEnvironment.shouldRun))
 struct ConsumerIntegrationTests {
     @Test("every message our producer sent arrives once, with its metadata, on a shared subscription")
     func produceThenConsume() async throws {
-        let topic = InteropStack.uniqueTopic("consume-exact")
+        let topic = StackEnvironment.uniqueTopic("consume-exact")
         let client = try InteropStack.makeClient()
         let count = 500
         do {
@@ -61,7 +62,7 @@ struct ConsumerIntegrationTests {
 
     @Test("every subscription type subscribes and receives the topic's messages", arguments: SubscriptionType.allCases)
     func subscriptionTypes(type: SubscriptionType) async throws {
-        let topic = InteropStack.uniqueTopic("consume-type")
+        let topic = StackEnvironment.uniqueTopic("consume-type")
         let client = try InteropStack.makeClient()
         do {
             let producer = try await client.createProducer(topic: topic)
@@ -83,7 +84,7 @@ struct ConsumerIntegrationTests {
 
     @Test("acknowledged messages are not delivered again to the next consumer of the subscription")
     func acknowledgedStayAcknowledged() async throws {
-        let topic = InteropStack.uniqueTopic("consume-acks")
+        let topic = StackEnvironment.uniqueTopic("consume-acks")
         let client = try InteropStack.makeClient()
         do {
             let producer = try await client.createProducer(topic: topic)
@@ -115,7 +116,7 @@ struct ConsumerIntegrationTests {
 
     @Test("cumulative acknowledgement on an exclusive subscription acknowledges everything before it")
     func cumulativeAck() async throws {
-        let topic = InteropStack.uniqueTopic("consume-cumulative")
+        let topic = StackEnvironment.uniqueTopic("consume-cumulative")
         let client = try InteropStack.makeClient()
         do {
             let producer = try await client.createProducer(topic: topic)
@@ -144,7 +145,7 @@ struct ConsumerIntegrationTests {
         let client = try InteropStack.makeClient()
         do {
             let consumer = try await client.subscribe(
-                topic: InteropStack.uniqueTopic("consume-shared-cumulative"), subscription: "s",
+                topic: StackEnvironment.uniqueTopic("consume-shared-cumulative"), subscription: "s",
                 options: ConsumerOptions(subscriptionType: .shared))
             await #expect(throws: PulsarConsumerError.self) {
                 try await consumer.acknowledgeCumulative(PulsarMessageID(ledgerID: 1, entryID: 1))

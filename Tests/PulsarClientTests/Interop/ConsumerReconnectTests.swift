@@ -1,3 +1,4 @@
+import TestSupport
 import NIOCore
 import NIOPosix
 import Testing
@@ -10,7 +11,7 @@ import Foundation
 #endif
 
 /// Broker restarts on a private pulsar-lite (`PrivateBroker`), never on the shared one.
-@Suite("Consumer reconnect", .enabled(if: InteropStack.shouldRun), .serialized)
+@Suite("Consumer reconnect", .enabled(if: StackEnvironment.shouldRun), .serialized)
 struct ConsumerReconnectTests {
     @Test("after the broker is killed and restarted the consumer re-subscribes and gets every unacknowledged message")
     func resubscribeAfterBrokerRestart() async throws {
@@ -21,7 +22,7 @@ struct ConsumerReconnectTests {
             $0.maxBackoff = .seconds(1)
         }
         do {
-            let topic = InteropStack.uniqueTopic("reconnect")
+            let topic = StackEnvironment.uniqueTopic("reconnect")
             let consumer = try await client.subscribe(
                 topic: topic, subscription: "survivor",
                 options: ConsumerOptions(subscriptionType: .shared, initialPosition: .earliest, receiverQueueSize: 10))
@@ -30,8 +31,10 @@ struct ConsumerReconnectTests {
             let firstHalf = try await ReceiveHelper.receiveDistinct(consumer, count: 10, timeout: .seconds(30))
             let acknowledged = Set(firstHalf.map { String(buffer: $0.payload) })
 
-            // Acks are fire-and-forget: give the broker a moment to store them before the crash.
-            try await Task.sleep(for: .milliseconds(1500))
+            // Acks are fire-and-forget: crash only once the broker counts all ten as acknowledged.
+            #expect(await waitUntilAsync(timeout: .seconds(10), interval: .milliseconds(100)) {
+                await broker.acknowledged(subscription: "survivor") >= 10
+            })
             await process.stop(kill: true)
             try await Task.sleep(for: .milliseconds(500))
             process = try await broker.start()

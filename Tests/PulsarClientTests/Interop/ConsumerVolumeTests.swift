@@ -2,13 +2,14 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 @testable import PulsarClient
+import TestSupport
 
 /// 100k messages through our producer and our consumer: nothing lost, nothing duplicated.
-@Suite("Consumer volume", .enabled(if: InteropStack.shouldRun))
+@Suite("Consumer volume", .enabled(if: StackEnvironment.shouldRun))
 struct ConsumerVolumeTests {
     @Test("100k messages produced and consumed exactly once (by sequence id)", .timeLimit(.minutes(5)))
     func hundredThousand() async throws {
-        let topic = InteropStack.uniqueTopic("consume-100k")
+        let topic = StackEnvironment.uniqueTopic("consume-100k")
         let client = try InteropStack.makeClient()
         let count = 100_000
         do {

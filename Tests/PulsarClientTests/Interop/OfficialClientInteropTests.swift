@@ -1,3 +1,4 @@
+import TestSupport
 import NIOCore
 import Testing
 @testable import PulsarClient
@@ -9,16 +10,15 @@ import Foundation
 #endif
 
 /// Interop with the official Apache Pulsar client (Python, C++ core) through the local broker.
-@Suite("Interop with the official client", .enabled(if: InteropStack.shouldRun))
+@Suite("Interop with the official client", .enabled(if: StackEnvironment.shouldRun))
 struct OfficialClientInteropTests {
     /// What the official producer helper writes for message i (see official_produce.py).
     static func expectedPayload(_ i: Int) -> String { "official-\(i)-" + String(repeating: "x", count: i % 40) }
 
     @Test("the official client reads what our producer writes: payload, key, properties, event time, producer name")
     func officialReadsOurs() async throws {
-        let url = try InteropStack.requireURL()
-        let python = try InteropStack.requirePython()
-        let topic = InteropStack.uniqueTopic("interop-ours")
+        let url = try StackEnvironment.require("PULSAR_URI")
+        let topic = StackEnvironment.uniqueTopic("interop-ours")
         let client = try InteropStack.makeClient(url: url)
         let count = 40
         do {
@@ -36,27 +36,19 @@ struct OfficialClientInteropTests {
             let name = producer.producerName
             try await producer.close()
 
-            let output = try await HelperProcess.run(
-                python,
-                [InteropStack.helperPath("official_consume.py"), url, topic, "official-sub", "\(count)", "60"]
-            )
-            #expect(output.status == 0, "official consumer failed: \(output.stderr)")
-            let rows = try output.lines.map { line in
-                try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            }
-            #expect(rows.count == count)
+            let result = try await OfficialConsumer.consume(topic: topic, count: count, url: url, subscription: "official-sub", timeout: .seconds(60))
+            #expect(result.complete, "official consumer timed out: \(result.log.suffix(2000))")
+            #expect(result.messages.count == count)
             var seenIndexes = Set<Int>()
-            for row in rows {
-                let properties = try #require(row["properties"] as? [String: String])
-                let index = try #require(properties["index"].flatMap(Int.init))
+            for message in result.messages {
+                let index = try #require(message.properties["index"].flatMap(Int.init))
                 seenIndexes.insert(index)
-                let payload = try #require((row["payload_b64"] as? String).flatMap { Data(base64Encoded: $0) })
-                #expect(String(decoding: payload, as: UTF8.self) == "ours-\(index) ünïcödé")
-                #expect(row["key"] as? String == (index % 2 == 0 ? "even" : "odd-\(index)"))
-                #expect(properties == ["index": "\(index)", "source": "swift"])
-                #expect((row["event_time"] as? NSNumber)?.uint64Value == 1_650_000_000_000 + UInt64(index))
-                #expect(row["producer_name"] as? String == name)
-                #expect(((row["publish_time"] as? NSNumber)?.uint64Value ?? 0) > 1_600_000_000_000)
+                #expect(message.text == "ours-\(index) ünïcödé")
+                #expect(message.key == (index % 2 == 0 ? "even" : "odd-\(index)"))
+                #expect(message.properties == ["index": "\(index)", "source": "swift"])
+                #expect(message.eventTime == 1_650_000_000_000 + UInt64(index))
+                #expect(message.producerName == name)
+                #expect(message.publishTime > 1_600_000_000_000)
             }
             #expect(seenIndexes == Set(0..<count))
         } catch {
@@ -74,12 +66,12 @@ struct OfficialClientInteropTests {
 
     @Test("our consumer reads what the official client writes", arguments: modes)
     func oursReadsOfficial(mode: String, compression: String) async throws {
-        let url = try InteropStack.requireURL()
-        let python = try InteropStack.requirePython()
-        let topic = InteropStack.uniqueTopic("interop-official-\(mode)-\(compression.lowercased())")
+        let url = try StackEnvironment.require("PULSAR_URI")
+        let python = try StackEnvironment.require("STACK_PYTHON")
+        let topic = StackEnvironment.uniqueTopic("interop-official-\(mode)-\(compression.lowercased())")
         let producerName = "official-\(mode)-\(compression.lowercased())"
         let count = 60
-        let produced = try await HelperProcess.run(
+        let produced = try await Spawn.capture(
             python,
             [InteropStack.helperPath("official_produce.py"), url, topic, "\(count)", mode, compression, producerName]
         )

@@ -1,9 +1,10 @@
 import Testing
 
 import Foundation
+import TestSupport
 
 /// The `pulsar-cli` executable end to end: produce with it, consume with it, read its JSON lines.
-@Suite("pulsar-cli", .enabled(if: InteropStack.shouldRun))
+@Suite("pulsar-cli", .enabled(if: StackEnvironment.shouldRun))
 struct PulsarCLITests {
     /// `<package>/.build/debug/pulsar-cli`, built by `swift build` / `swift build --build-tests`.
     static func binary(filePath: String = #filePath) throws -> String {
@@ -12,23 +13,23 @@ struct PulsarCLITests {
         let candidates = ["debug", "x86_64-unknown-linux-gnu/debug", "aarch64-unknown-linux-gnu/debug", "release"]
             .map { root.appendingPathComponent(".build/\($0)/pulsar-cli").path }
         guard let found = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else {
-            throw InteropStack.Missing(description: "pulsar-cli is not built (run `swift build --product pulsar-cli`)")
+            throw Spawn.Failure(description: "pulsar-cli is not built (run `swift build --product pulsar-cli`)")
         }
         return found
     }
 
     @Test("produce prints one id per message; consume --earliest prints them back as JSON lines")
     func produceThenConsume() async throws {
-        let url = try InteropStack.requireURL()
+        let url = try StackEnvironment.require("PULSAR_URI")
         let cli = try Self.binary()
-        let topic = InteropStack.uniqueTopic("cli")
-        let produced = try await HelperProcess.run(
+        let topic = StackEnvironment.uniqueTopic("cli")
+        let produced = try await Spawn.capture(
             cli, ["produce", topic, "--url", url, "-m", "first ✓", "-m", "second", "-n", "2", "-k", "order-1", "-p", "event_type=created", "-p", "trace=a=b"],
             timeout: .seconds(60))
         #expect(produced.status == 0, "produce failed: \(produced.stderr)")
         #expect(produced.lines.count == 4)
 
-        let consumed = try await HelperProcess.run(
+        let consumed = try await Spawn.capture(
             cli, ["consume", topic, "--url", url, "-s", "cli-sub", "-n", "4", "--type", "shared", "--earliest"],
             timeout: .seconds(60))
         #expect(consumed.status == 0, "consume failed: \(consumed.stderr)")
@@ -51,7 +52,7 @@ struct PulsarCLITests {
     @Test("a broker that cannot be reached is one clear error line and a non-zero exit")
     func unreachableBroker() async throws {
         let cli = try Self.binary()
-        let result = try await HelperProcess.run(
+        let result = try await Spawn.capture(
             cli, ["consume", "t", "-s", "s", "--url", "pulsar://127.0.0.1:9"], timeout: .seconds(60))
         #expect(result.status != 0)
         let errorLines = result.stderr.split(separator: "\n")

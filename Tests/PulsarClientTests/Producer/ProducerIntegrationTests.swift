@@ -4,9 +4,10 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 @testable import PulsarClient
+import TestSupport
 
 /// Against the local pulsar-lite broker (scripts/stack); verified with the official Python client.
-@Suite(.enabled(if: TestStack.shouldRun)) struct ProducerIntegrationTests {
+@Suite(.enabled(if: StackEnvironment.shouldRun)) struct ProducerIntegrationTests {
     /// Tracks pipelined completions: every callback must fire once, ids must grow.
     final class Tally: Sendable {
         let succeeded = ManagedAtomic(0)
@@ -31,9 +32,9 @@ import Testing
     }
 
     @Test func hundredThousandPipelinedMessagesAreStoredInOrder() async throws {
-        let url = try TestStack.require()
+        let url = try StackEnvironment.require("PULSAR_URI")
         let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: url))
-        let topic = TestStack.uniqueTopic("it-pipelined")
+        let topic = StackEnvironment.uniqueTopic("it-pipelined")
         let producer = try await client.createProducer(topic: topic, options: ProducerOptions(name: "it-pipelined-\(UInt32.random(in: 0...UInt32.max))"))
         #expect(producer.lastSequenceID == -1)
         let count = 100_000
@@ -49,16 +50,16 @@ import Testing
         try await producer.close()
         await client.shutdown()
 
-        let consumed = try TestStack.consumeWithOfficialClient(topic: topic, expected: count)
+        let consumed = try await consumeWithOfficialClient(topic: topic, expected: count)
         #expect(consumed.seqs.count == count)
         #expect(consumed.seqs == Array(0..<count))
         #expect(consumed.producers == [producer.producerName])
     }
 
     @Test func sendWaitsForTheReceiptAndCarriesMetadata() async throws {
-        let url = try TestStack.require()
+        let url = try StackEnvironment.require("PULSAR_URI")
         let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: url))
-        let topic = TestStack.uniqueTopic("it-send")
+        let topic = StackEnvironment.uniqueTopic("it-send")
         let producer = try await client.createProducer(topic: topic)
         #expect(!producer.producerName.isEmpty)  // broker-assigned
         var ids: [PulsarMessageID] = []
@@ -73,14 +74,14 @@ import Testing
         #expect(ids.allSatisfy { $0.partition == -1 && $0.batchIndex == -1 })
         try await producer.close()
         await client.shutdown()
-        let consumed = try TestStack.consumeWithOfficialClient(topic: topic, expected: 20)
+        let consumed = try await consumeWithOfficialClient(topic: topic, expected: 20)
         #expect(consumed.seqs == Array(0..<20))
     }
 
     @Test func batchedZlibMessagesAreReadableByTheOfficialClient() async throws {
-        let url = try TestStack.require()
+        let url = try StackEnvironment.require("PULSAR_URI")
         let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: url))
-        let topic = TestStack.uniqueTopic("it-batch")
+        let topic = StackEnvironment.uniqueTopic("it-batch")
         let options = ProducerOptions(batching: BatchingOptions(maxMessages: 100, maxBytes: 64 * 1024, maxDelay: .milliseconds(5)), compression: .zlib)
         let producer = try await client.createProducer(topic: topic, options: options)
         let count = 10_000
@@ -94,16 +95,16 @@ import Testing
         #expect(tally.last.withLockedValue { $0?.batchIndex ?? -1 } >= 0)
         try await producer.close()
         await client.shutdown()
-        let consumed = try TestStack.consumeWithOfficialClient(topic: topic, expected: count)
+        let consumed = try await consumeWithOfficialClient(topic: topic, expected: count)
         #expect(consumed.seqs == Array(0..<count))
     }
 
     /// maxDelay .zero: batches close on the connection's next event-loop turn. A burst still
     /// forms batches, a lone message is not held back, and the official client reads them all.
     @Test func tickBatchingKeepsOrderAndDoesNotHoldALoneMessage() async throws {
-        let url = try TestStack.require()
+        let url = try StackEnvironment.require("PULSAR_URI")
         let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: url))
-        let topic = TestStack.uniqueTopic("it-tick-batch")
+        let topic = StackEnvironment.uniqueTopic("it-tick-batch")
         let options = ProducerOptions(batching: BatchingOptions(maxMessages: 50, maxBytes: 64 * 1024, maxDelay: .zero))
         let producer = try await client.createProducer(topic: topic, options: options)
         let count = 5_000
@@ -135,16 +136,16 @@ import Testing
         #expect(lone, "a lone message in a tick-batching producer was never sent")
         try await producer.close()
         await client.shutdown()
-        let consumed = try TestStack.consumeWithOfficialClient(topic: topic, expected: count + 1)
+        let consumed = try await consumeWithOfficialClient(topic: topic, expected: count + 1)
         #expect(consumed.seqs == Array(0...count))
     }
 
     /// A message over the broker's limit fails alone with messageTooLarge; the small messages
     /// around it are not batched with it and all arrive.
     @Test func oversizedMessageInABatchingProducerFailsAlone() async throws {
-        let url = try TestStack.require()
+        let url = try StackEnvironment.require("PULSAR_URI")
         let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: url))
-        let topic = TestStack.uniqueTopic("it-batch-big")
+        let topic = StackEnvironment.uniqueTopic("it-batch-big")
         let options = ProducerOptions(batching: BatchingOptions(maxMessages: 100, maxBytes: 64 * 1024, maxDelay: .zero))
         let producer = try await client.createProducer(topic: topic, options: options)
         let tally = Tally()
@@ -165,14 +166,14 @@ import Testing
         #expect(tally.failed.load(ordering: .relaxed) == 0)
         try await producer.close()
         await client.shutdown()
-        let consumed = try TestStack.consumeWithOfficialClient(topic: topic, expected: 20)
+        let consumed = try await consumeWithOfficialClient(topic: topic, expected: 20)
         #expect(consumed.seqs == Array(0..<20))
     }
 
     @Test func closedProducerRefusesSends() async throws {
-        let url = try TestStack.require()
+        let url = try StackEnvironment.require("PULSAR_URI")
         let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: url))
-        let producer = try await client.createProducer(topic: TestStack.uniqueTopic("it-closed"))
+        let producer = try await client.createProducer(topic: StackEnvironment.uniqueTopic("it-closed"))
         _ = try await producer.send(PulsarOutgoingMessage("one"))
         try await producer.close()
         await #expect(throws: PulsarClientError.self) { _ = try await producer.send(PulsarOutgoingMessage("two")) }
@@ -180,7 +181,7 @@ import Testing
     }
 
     @Test func unreachableBrokerFailsWithConnectionError() async throws {
-        _ = try TestStack.require()
+        _ = try StackEnvironment.require("PULSAR_URI")
         var configuration = PulsarClientConfiguration(serviceURL: "pulsar://127.0.0.1:1")
         configuration.operationTimeout = .seconds(2)
         let client = PulsarClient(configuration: configuration)
@@ -195,23 +196,23 @@ import Testing
 }
 
 /// Restarts the shared broker: run alone.
-@Suite(.serialized, .enabled(if: TestStack.shouldRun)) struct ProducerBrokerRestartFaultTests {
+@Suite(.serialized, .enabled(if: StackEnvironment.shouldRun)) struct ProducerBrokerRestartFaultTests {
     @Test func brokerKilledMidSendLosesNothingAndKeepsOrder() async throws {
-        let url = try TestStack.require()
+        let url = try StackEnvironment.require("PULSAR_URI")
         var configuration = PulsarClientConfiguration(serviceURL: url)
         configuration.maxBackoff = .seconds(1)
         configuration.operationTimeout = .seconds(10)
         let client = PulsarClient(configuration: configuration)
-        let topic = TestStack.uniqueTopic("it-kill")
+        let topic = StackEnvironment.uniqueTopic("it-kill")
         let producer = try await client.createProducer(topic: topic, options: ProducerOptions(name: "it-kill-\(UInt32.random(in: 0...UInt32.max))", sendTimeout: .seconds(120)))
         let count = 30_000
         let tally = ProducerIntegrationTests.Tally()
         let killer = Task.detached {
             // Kill once a third has been acknowledged, bring it back a moment later.
             while tally.succeeded.load(ordering: .relaxed) < count / 3 { try await Task.sleep(for: .milliseconds(5)) }
-            try TestStack.stack("broker-kill")
+            try await StackEnvironment.stack("broker-kill")
             try await Task.sleep(for: .seconds(1))
-            try TestStack.stack("broker-start")
+            try await StackEnvironment.stack("broker-start")
         }
         for index in 0..<count {
             try await producer.sendAsync(PulsarOutgoingMessage("survivor-\(index)", properties: ["seq": "\(index)"])) { tally.record($0) }
@@ -223,7 +224,7 @@ import Testing
         try await producer.close()
         await client.shutdown()
 
-        let consumed = try TestStack.consumeWithOfficialClient(topic: topic, expected: count, timeoutSeconds: 180)
+        let consumed = try await consumeWithOfficialClient(topic: topic, expected: count, timeoutSeconds: 180)
         // Every message stored; first occurrences in send order (no gaps). pulsar-lite has no
         // deduplication, so messages persisted just before the kill come back once more.
         var seen = Set<Int>()
@@ -235,4 +236,22 @@ import Testing
         // Duplicates only come from one resend window, bounded by the pending queue.
         #expect(duplicates <= 1000)
     }
+}
+
+/// What the official client read of a topic: the "seq" property of each message in delivery
+/// order, the number of distinct message ids and the producers' names.
+struct OfficialConsumed {
+    var seqs: [Int]
+    var ids: Int
+    var producers: [String]
+}
+
+/// Reads `topic` from the beginning with the official client, until `expected` messages arrived
+/// and the topic has been quiet for two seconds (so duplicates and extras show).
+func consumeWithOfficialClient(topic: String, expected: Int, timeoutSeconds: Int = 120) async throws -> OfficialConsumed {
+    let result = try await OfficialConsumer.consume(topic: topic, count: expected, linger: .seconds(2), timeout: .seconds(timeoutSeconds))
+    return OfficialConsumed(
+        seqs: result.messages.map { Int($0.properties["seq"] ?? "") ?? -1 },
+        ids: Set(result.messages.map(\.id)).count,
+        producers: Set(result.messages.map(\.producerName)).sorted())
 }

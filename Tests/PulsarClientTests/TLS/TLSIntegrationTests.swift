@@ -1,3 +1,4 @@
+import TestSupport
 import NIOCore
 import NIOSSL
 import Testing
@@ -11,7 +12,7 @@ import Foundation
 
 /// `pulsar+ssl://` against the local broker behind stunnel (tls_proxy.sh starts and stops it with
 /// a throw-away CA). Needs `stunnel4` and `openssl`; with OUTBOX_REQUIRE_STACK=1 a missing tool fails.
-@Suite("TLS through stunnel", .enabled(if: InteropStack.shouldRun), .serialized)
+@Suite("TLS through stunnel", .enabled(if: StackEnvironment.shouldRun), .serialized)
 struct TLSIntegrationTests {
     /// One stunnel with two services: `good` serves a certificate for "localhost", `wrong` one for
     /// "wrong.invalid"; both signed by the test CA in `directory/ca.pem`.
@@ -25,21 +26,21 @@ struct TLSIntegrationTests {
     static let script = InteropStack.helperPath("tls_proxy.sh")
 
     static func withProxy(_ body: (Proxy) async throws -> Void) async throws {
-        let url = try InteropStack.requireURL()
+        let url = try StackEnvironment.require("PULSAR_URI")
         guard let brokerHostPort = url.split(separator: "://").last.map(String.init) else {
-            throw InteropStack.Missing(description: "cannot read host:port from \(url)")
+            throw Spawn.Failure(description: "cannot read host:port from \(url)")
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let proxy = Proxy(directory: directory, goodPort: try await BackgroundProcess.freePort(), wrongPort: try await BackgroundProcess.freePort())
-        let prepared = try await HelperProcess.run(
+        let proxy = Proxy(directory: directory, goodPort: try freePort(), wrongPort: try freePort())
+        let prepared = try await Spawn.capture(
             "/bin/bash",
             [script, "prepare", directory.path, brokerHostPort, "\(proxy.goodPort)", "\(proxy.wrongPort)"],
             timeout: .seconds(60)
         )
         if prepared.status == 3 {
             // stunnel or openssl missing: a failure when the stack is required, a skip otherwise.
-            if InteropStack.isRequired {
+            if StackEnvironment.isRequired {
                 Issue.record("TLS test prerequisites missing: \(prepared.stderr) (CI must install stunnel4 and openssl)")
             }
             return
@@ -63,7 +64,7 @@ struct TLSIntegrationTests {
     }
 
     static func roundTrip(_ client: PulsarClient, label: String) async throws {
-        let topic = InteropStack.uniqueTopic("tls-\(label)")
+        let topic = StackEnvironment.uniqueTopic("tls-\(label)")
         let consumer = try await client.subscribe(
             topic: topic, subscription: "tls", options: ConsumerOptions(subscriptionType: .shared, initialPosition: .earliest))
         let producer = try await client.createProducer(topic: topic)
@@ -100,7 +101,7 @@ struct TLSIntegrationTests {
                 $0.operationTimeout = .seconds(5)
             }
             await #expect {
-                _ = try await client.createProducer(topic: InteropStack.uniqueTopic("tls-wrong"))
+                _ = try await client.createProducer(topic: StackEnvironment.uniqueTopic("tls-wrong"))
             } throws: { error in
                 guard let error = error as? PulsarClientError else { return false }
                 return Self.isTLSFailure(error) && "\(error)".contains("failedToValidateHostname")
@@ -117,7 +118,7 @@ struct TLSIntegrationTests {
                 $0.operationTimeout = .seconds(5)
             }
             await #expect {
-                _ = try await client.subscribe(topic: InteropStack.uniqueTopic("tls-untrusted"), subscription: "s")
+                _ = try await client.subscribe(topic: StackEnvironment.uniqueTopic("tls-untrusted"), subscription: "s")
             } throws: { error in
                 guard let error = error as? PulsarClientError else { return false }
                 return Self.isTLSFailure(error)

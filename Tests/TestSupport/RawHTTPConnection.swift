@@ -3,25 +3,24 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// (Same helper as Tests/APITests/Support/RawHTTPConnection.swift; test targets share no code.)
 /// A plain TCP connection for tests that must control every byte a client sends (half a head,
 /// a stalled body) and see exactly when the server answers or closes.
-final class RawHTTPConnection: Sendable {
-    struct Snapshot: Sendable {
-        var received: [UInt8] = []
+public final class RawHTTPConnection: Sendable {
+    public struct Snapshot: Sendable {
+        public var received: [UInt8] = []
         /// When the server closed (or reset) the connection.
-        var closedAt: ContinuousClock.Instant?
-        var text: String { String(decoding: received, as: UTF8.self) }
+        public var closedAt: ContinuousClock.Instant?
+        public var text: String { String(decoding: received, as: UTF8.self) }
         /// The status code of the first response, once its status line arrived.
-        var status: Int? {
+        public var status: Int? {
             let line = text.prefix { $0 != "\r" }
             guard line.hasPrefix("HTTP/1.1 "), line.count >= 12 else { return nil }
             return Int(line.dropFirst(9).prefix(3))
         }
         /// Responses complete so far (heads ended; bodies by Content-Length).
-        var completeResponses: Int { Self.countResponses(in: received) }
+        public var completeResponses: Int { Self.countResponses(in: received) }
 
-        static func countResponses(in bytes: [UInt8]) -> Int {
+        public static func countResponses(in bytes: [UInt8]) -> Int {
             let separator: [UInt8] = Array("\r\n\r\n".utf8)
             var count = 0
             var start = 0
@@ -46,8 +45,8 @@ final class RawHTTPConnection: Sendable {
         }
     }
 
-    let channel: any Channel
-    let openedAt: ContinuousClock.Instant
+    public let channel: any Channel
+    public let openedAt: ContinuousClock.Instant
     private let collector: Collector
 
     private init(channel: any Channel, collector: Collector, openedAt: ContinuousClock.Instant) {
@@ -56,7 +55,7 @@ final class RawHTTPConnection: Sendable {
         self.openedAt = openedAt
     }
 
-    static func connect(host: String = "127.0.0.1", port: Int) async throws -> RawHTTPConnection {
+    public static func connect(host: String = "127.0.0.1", port: Int) async throws -> RawHTTPConnection {
         let collector = Collector()
         let openedAt = ContinuousClock.now
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -67,18 +66,18 @@ final class RawHTTPConnection: Sendable {
         return RawHTTPConnection(channel: channel, collector: collector, openedAt: openedAt)
     }
 
-    func send(_ text: String) async throws {
+    public func send(_ text: String) async throws {
         try await channel.writeAndFlush(ByteBuffer(string: text))
     }
 
-    func close() async {
+    public func close() async {
         try? await channel.close()
     }
 
-    var snapshot: Snapshot { collector.state.withLock { $0.snapshot } }
+    public var snapshot: Snapshot { collector.state.withLock { $0.snapshot } }
 
     /// Waits until `condition` holds or `timeout` passes; returns the state either way.
-    func wait(atMost timeout: Duration, until condition: @escaping @Sendable (Snapshot) -> Bool) async -> Snapshot {
+    public func wait(atMost timeout: Duration, until condition: @escaping @Sendable (Snapshot) -> Bool) async -> Snapshot {
         let deadline = ContinuousClock.now + timeout
         // Wakes the waiter at the deadline even if nothing arrives.
         let wake = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { [collector] in collector.wakeAll() }
@@ -99,13 +98,13 @@ final class RawHTTPConnection: Sendable {
     }
 
     /// Waits for the server to close the connection; the time from connecting, or nil.
-    func closedAfter(atMost timeout: Duration) async -> Duration? {
+    public func closedAfter(atMost timeout: Duration) async -> Duration? {
         let state = await wait(atMost: timeout) { $0.closedAt != nil }
         return state.closedAt.map { $0 - openedAt }
     }
 
     /// Sends a complete request and waits for its response; nil if none came in time.
-    func request(_ text: String, atMost timeout: Duration = .seconds(5)) async throws -> Snapshot? {
+    public func request(_ text: String, atMost timeout: Duration = .seconds(5)) async throws -> Snapshot? {
         let before = snapshot.completeResponses
         try await send(text)
         let state = await wait(atMost: timeout) { $0.completeResponses > before || $0.closedAt != nil }
