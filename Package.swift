@@ -199,7 +199,7 @@ let package = Package(
 
         // MARK: tests
         // One stack environment, process spawning, SQL helper, waitUntil and official-client
-        // consumer for every test target (InboxTests keeps its own Support/ for now).
+        // consumer for every test target.
         .target(
             name: "TestSupport",
             dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
