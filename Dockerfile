@@ -9,7 +9,9 @@ COPY Sources ./Sources
 COPY Tests ./Tests
 RUN swift build -c release --static-swift-stdlib --product products-api \
     && swift build -c release --static-swift-stdlib --product cdc-relay \
-    && mkdir -p /out && cp "$(swift build -c release --show-bin-path)/products-api" "$(swift build -c release --show-bin-path)/cdc-relay" /out/
+    && swift build -c release --static-swift-stdlib --product catalog-projector \
+    && mkdir -p /out && cp "$(swift build -c release --show-bin-path)/products-api" "$(swift build -c release --show-bin-path)/cdc-relay" \
+        "$(swift build -c release --show-bin-path)/catalog-projector" /out/
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends libpq5 zlib1g liblz4-1 libzstd1 libsnappy1v5 ca-certificates curl \
@@ -20,5 +22,5 @@ COPY --from=build /out/ /app/bin/
 COPY sql /app/sql
 ENV OUTBOX_MIGRATIONS_DIR=/app/sql
 USER outbox
-# The service is chosen by the compose file: products-api serve | cdc-relay.
+# The service is chosen by the compose file: products-api serve | cdc-relay | catalog-projector.
 ENTRYPOINT []

@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "products-api", targets: ["products-api"]),
         .executable(name: "cdc-relay", targets: ["cdc-relay"]),
         .executable(name: "pulsar-cli", targets: ["pulsar-cli"]),
+        .library(name: "Inbox", targets: ["Inbox"]),
+        .executable(name: "catalog-projector", targets: ["catalog-projector"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", "2.101.2"..<"2.102.0"),
@@ -147,6 +149,54 @@ let package = Package(
             ]
         ),
 
+        // MARK: Inbox (exactly-once effect for consumers) and the catalog projector
+        .target(
+            name: "Inbox",
+            dependencies: [
+                "PulsarClient",
+                "OutboxCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "CatalogProjector",
+            dependencies: [
+                "Inbox",
+                "OutboxCore",
+                "PulsarClient",
+                // For the one Pulsar client configuration all daemons share.
+                "CDCRelay",
+                "HTTPServerLimits",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "inbox-bench",
+            dependencies: [
+                "Inbox", "CatalogProjector", "OutboxCore", "PulsarClient",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "catalog-projector",
+            dependencies: [
+                "CatalogProjector",
+                "OutboxCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         // MARK: tests
         .testTarget(name: "OutboxCoreTests", dependencies: ["OutboxCore"]),
         .testTarget(
@@ -171,6 +221,15 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "InboxTests",
+            dependencies: [
+                "Inbox", "CatalogProjector", "PulsarClient", "OutboxCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Support/read_topic.py"]
         ),
         .testTarget(
             name: "EndToEndTests",

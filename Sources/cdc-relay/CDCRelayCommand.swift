@@ -11,7 +11,7 @@ struct CDCRelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cdc-relay",
         abstract: "Relay committed outbox rows from Postgres logical replication to Apache Pulsar.",
-        subcommands: [CheckCommand.self]
+        subcommands: [CheckCommand.self, BackfillCommand.self, RecoverCommand.self]
     )
 
     @OptionGroup var options: ConfigurationOptions

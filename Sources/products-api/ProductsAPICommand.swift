@@ -131,6 +131,10 @@ extension ProductsAPISettings {
                 headerTimeout: configuration.server.headerTimeout, bodyTimeout: configuration.server.bodyTimeout,
                 idleTimeout: configuration.server.idleTimeout, maxConnections: configuration.server.maxConnections,
                 maxHeaderBytes: configuration.server.maxHeaderBytes
+            ),
+            outboxRetention: OutboxRetentionSettings(
+                retention: configuration.outbox.retention, margin: configuration.outbox.retentionMargin,
+                partitionInterval: configuration.outbox.partitionInterval
             )
         )
     }

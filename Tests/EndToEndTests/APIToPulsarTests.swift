@@ -109,7 +109,7 @@ struct APIToPulsarTests {
         await client.shutdown()
     }
 
-    private static func create(_ base: URL, key: String?, n: Int) async throws -> (status: Int, id: String, replayed: Bool) {
+    static func create(_ base: URL, key: String?, n: Int) async throws -> (status: Int, id: String, replayed: Bool) {
         var request = URLRequest(url: base.appendingPathComponent("products"))
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -122,7 +122,7 @@ struct APIToPulsarTests {
     }
 
     /// The next message, or nil if none arrives in time.
-    private static func next(_ consumer: PulsarConsumer, within timeout: Duration) async throws -> PulsarMessage? {
+    static func next(_ consumer: PulsarConsumer, within timeout: Duration) async throws -> PulsarMessage? {
         try await withThrowingTaskGroup(of: PulsarMessage?.self) { group in
             group.addTask { try await consumer.receive() }
             group.addTask {

@@ -84,6 +84,13 @@ final class DaemonProcess: @unchecked Sendable {
 
     var isRunning: Bool { process.isRunning }
 
+    /// Waits for a command that ends by itself (`migrate`, `check`); nil if it is still running.
+    func waitForExit(timeout: Duration = .seconds(60)) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
     func logTail(lines: Int = 40) -> String {
         let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")

@@ -141,3 +141,48 @@ import Testing
         #expect(Set(ConfigurationKey.all.map(\.path)).count == ConfigurationKey.all.count)
     }
 }
+
+@Suite struct OutboxRetentionConfigurationTests {
+    @Test func defaults() throws {
+        let config = try ConfigurationLoader(environment: [:]).load(file: nil, overrides: [])
+        #expect(config.outbox.retention == .seconds(7 * 86_400))
+        #expect(config.outbox.retentionMargin == .seconds(600))
+        #expect(config.outbox.partitionInterval == .seconds(86_400))
+    }
+
+    @Test func durationsFromEnvironmentAndFlags() throws {
+        let config = try ConfigurationLoader(environment: ["OUTBOX_RETENTION": "0", "OUTBOX_PARTITION_INTERVAL": "2s"])
+            .load(file: nil, overrides: ["outbox.retention_margin=1500ms"])
+        #expect(config.outbox.retention == .zero)
+        #expect(config.outbox.partitionInterval == .seconds(2))
+        #expect(config.outbox.retentionMargin == .milliseconds(1500))
+        #expect(config.description.contains("outbox.retention=0 outbox.retention_margin=1500ms outbox.partition_interval=2s"))
+    }
+
+    @Test func durationText() throws {
+        #expect(try DurationText.parse("7d").get() == .seconds(604_800))
+        #expect(try DurationText.parse(" 10m ").get() == .seconds(600))
+        #expect(try DurationText.parse("36h").get() == .seconds(129_600))
+        #expect(DurationText.format(.seconds(90)) == "90s")
+        #expect(DurationText.format(.seconds(86_400)) == "1d")
+        for bad in ["", "7", "d", "-1s", "1.5h", "7 days", "10x"] {
+            guard case .failure = DurationText.parse(bad) else {
+                Issue.record("'\(bad)' parsed")
+                continue
+            }
+        }
+    }
+
+    @Test func badValuesNameKeyAndSource() {
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader(environment: ["OUTBOX_RETENTION": "7 days"]).load(file: nil, overrides: [])
+        }
+        do {
+            _ = try ConfigurationLoader(environment: [:]).load(file: nil, overrides: ["outbox.partition_interval=500ms"])
+            Issue.record("a sub-second partition interval was accepted")
+        } catch {
+            #expect("\(error)".contains("outbox.partition_interval"))
+            #expect("\(error)".contains("500ms is outside 1s"))
+        }
+    }
+}

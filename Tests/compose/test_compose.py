@@ -13,7 +13,7 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-OUR_SERVICES = ["products-api", "cdc-relay"]
+OUR_SERVICES = ["products-api", "cdc-relay", "catalog-projector"]
 
 
 def configuration_environment_names():
@@ -60,7 +60,7 @@ def test_started_after_healthy_dependencies(name):
     assert "postgres" in depends
     for dep, spec in depends.items():
         assert spec.get("condition") == "service_healthy", f"{name} must wait for {dep} to be healthy"
-    if name == "cdc-relay":
+    if name in ("cdc-relay", "catalog-projector"):
         assert "pulsar" in depends
 
 
@@ -108,3 +108,36 @@ def test_dockerfile_copies_existing_paths_and_builds_both_daemons():
 def test_relay_role_is_created_in_the_container():
     init = (ROOT / "docker/postgres-init.sql").read_text()
     assert re.search(r"CREATE ROLE outbox_relay .*REPLICATION", init)
+
+
+def test_broker_applies_prefixed_settings_before_it_starts():
+    """PULSAR_PREFIX_* reach standalone.conf only via apply-config-from-env.py, run first."""
+    pulsar = SERVICES["pulsar"]
+    command = pulsar["command"]
+    text = " ".join(command) if isinstance(command, list) else command
+    apply = text.find("bin/apply-config-from-env.py conf/standalone.conf")
+    start = text.find("bin/pulsar standalone")
+    assert apply >= 0, "the broker command must run bin/apply-config-from-env.py conf/standalone.conf"
+    assert start > apply, "apply-config-from-env.py must run before bin/pulsar standalone"
+    assert "&&" in text[apply:start], "the broker must start only if the configuration was applied"
+    env = env_of(pulsar)
+    assert str(env.get("PULSAR_PREFIX_brokerDeduplicationEnabled")).lower() == "true"
+
+
+def test_broker_advertises_the_service_name():
+    env = env_of(SERVICES["pulsar"])
+    assert env.get("PULSAR_PREFIX_advertisedAddress") == "pulsar"
+    for name in ("cdc-relay", "catalog-projector"):
+        assert env_of(SERVICES[name])["PULSAR_URI"].startswith("pulsar://pulsar:")
+
+
+def test_projector_has_its_own_database_and_reachable_port():
+    env = env_of(SERVICES["catalog-projector"])
+    assert env["DATABASE_HOST"] == "postgres"
+    assert env["DATABASE_DATABASE"] != env_of(SERVICES["products-api"])["DATABASE_DATABASE"]
+    init = (ROOT / "docker/postgres-init.sql").read_text()
+    assert re.search(rf"CREATE DATABASE {env['DATABASE_DATABASE']}\b", init), "the projector's database is not created"
+    assert env["PROJECTOR_METRICS_HOST"] == "0.0.0.0"
+    port = env["PROJECTOR_METRICS_PORT"]
+    assert any(str(p).endswith(f":{port}") for p in SERVICES["catalog-projector"].get("ports", []))
+    assert "catalog-projector" in " ".join(SERVICES["catalog-projector"]["command"])

@@ -43,7 +43,8 @@ public enum ProductsAPI {
         let store = ProductStore(
             client: client, queryTimeout: settings.databaseTimeout, retryAfterSeconds: settings.retryAfterSeconds, metrics: metrics,
             createBatchSize: settings.createBatchSize, createBatchConcurrency: settings.createBatchConcurrency,
-            writerConnection: writerConnection
+            writerConnection: writerConnection,
+            deleteOutboxRowsAfterInsert: settings.outboxRetention.retention == .zero
         )
         let ids = try SnowflakeGenerator(workerID: settings.workerID, clock: clock)
         let router = makeRouter(settings: settings, store: store, ids: ids, metrics: metrics)
@@ -59,6 +60,11 @@ public enum ProductsAPI {
         app.addServices(
             IdempotencyKeyCleanupService(store: store, interval: settings.idempotencyCleanupInterval, logger: logger, metrics: metrics)
         )
+        if settings.maintainOutboxPartitions {
+            app.addServices(OutboxPartitionService(
+                client: client, settings: settings.outboxRetention, logger: logger, metrics: OutboxMetrics(registry: metrics.registry)
+            ))
+        }
         app.addServices(StoreShutdownService(store: store))
         return app
     }

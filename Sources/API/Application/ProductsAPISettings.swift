@@ -22,6 +22,10 @@ public struct ProductsAPISettings: Sendable, Equatable {
     public var createBatchConcurrency: Int
     /// Header, body and idle timeouts, connection cap and head size of the HTTP server.
     public var httpLimits: HTTPServerLimits
+    /// `outbox.retention`, `.retention_margin`, `.partition_interval`.
+    public var outboxRetention: OutboxRetentionSettings
+    /// Run ``OutboxPartitionService`` (partitions ahead, retention, outbox size metrics).
+    public var maintainOutboxPartitions: Bool
 
     public init(
         host: String = "0.0.0.0",
@@ -36,8 +40,12 @@ public struct ProductsAPISettings: Sendable, Equatable {
         poolMaxConnections: Int = 20,
         createBatchSize: Int = 100,
         createBatchConcurrency: Int = 1,
-        httpLimits: HTTPServerLimits = HTTPServerLimits()
+        httpLimits: HTTPServerLimits = HTTPServerLimits(),
+        outboxRetention: OutboxRetentionSettings = OutboxRetentionSettings(),
+        maintainOutboxPartitions: Bool = true
     ) {
+        self.outboxRetention = outboxRetention
+        self.maintainOutboxPartitions = maintainOutboxPartitions
         self.host = host
         self.port = port
         self.workerID = workerID

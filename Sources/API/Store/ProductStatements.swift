@@ -144,9 +144,19 @@ extension CreateProductsBatchStatement {
     ]
 
     /// Bind + Execute + Sync of the prepared statement for `items`: the same twelve arrays as
-    /// ``makeBindings()``, written straight into the outgoing buffer.
-    static func encode(_ items: [CreateProductParameters], into buffer: inout ByteBuffer) {
-        FrontendMessageEncoder.bindExecuteSync(statementName: name, parameterCount: wireParameterTypes.count, into: &buffer) { buffer in
+    /// ``makeBindings()``, written straight into the outgoing buffer. `deleteOutboxRows`
+    /// (`outbox.retention` 0): ``DeleteOutboxRowsStatement`` follows before the Sync, so in the
+    /// same transaction; the count is still the insert's (its row comes first).
+    static func encode(_ items: [CreateProductParameters], deleteOutboxRows: Bool = false, into buffer: inout ByteBuffer) {
+        defer {
+            if deleteOutboxRows {
+                FrontendMessageEncoder.bindExecute(statementName: DeleteOutboxRowsStatement.name, parameterCount: 1, into: &buffer) { buffer in
+                    BinaryArray.int8(items.lazy.map { $0.eventID.rawValue }, into: &buffer)
+                }
+            }
+            FrontendMessageEncoder.sync(into: &buffer)
+        }
+        FrontendMessageEncoder.bindExecute(statementName: name, parameterCount: wireParameterTypes.count, into: &buffer) { buffer in
             BinaryArray.int8(items.lazy.map { $0.product.id.rawValue }, into: &buffer)
             BinaryArray.text(items.lazy.map { $0.product.name }, into: &buffer)
             BinaryArray.text(items.lazy.map { $0.product.description ?? "" }, into: &buffer)
@@ -217,6 +227,27 @@ struct CreateProductWithKeyStatement: PostgresPreparedStatement {
         bindings.append(fingerprint)
         bindings.append(responseBody)
         bindings.append(ttlMilliseconds)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+}
+
+/// `outbox.retention` 0: the events just inserted are deleted again in the same transaction, so
+/// the table stays empty while the WAL carries each insert (the relay publishes inserts only).
+/// A separate statement: a data-modifying CTE of the insert's statement would not see its rows.
+struct DeleteOutboxRowsStatement: PostgresPreparedStatement {
+    static let name = "outbox_api_delete_outbox_rows_v1"
+    static let sql = "DELETE FROM outbox WHERE id = ANY($1::int8[])"
+    static var bindingDataTypes: [PostgresDataType] { [.int8Array] }
+    static let wireParameterTypes: [FrontendMessageEncoder.ArrayType] = [.int8]
+
+    typealias Row = Int64
+    var eventIDs: [Int64]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(eventIDs)
         return bindings
     }
 

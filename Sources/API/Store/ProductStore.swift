@@ -31,6 +31,8 @@ public struct ProductStore: Sendable {
     let batcher: CreateBatcher
     /// A connection of its own per event loop for creates without an Idempotency-Key.
     let writers: CreateWriters?
+    /// `outbox.retention` 0: every create deletes its outbox row again in its own transaction.
+    let deleteOutboxRowsAfterInsert: Bool
 
     /// `createBatchSize` 1 turns batching off; `createBatchConcurrency` bounds the create
     /// statements in flight at once (the rest queue and share the next statement), per event loop
@@ -41,8 +43,10 @@ public struct ProductStore: Sendable {
         client: PostgresClient, queryTimeout: Duration, retryAfterSeconds: Int = 2, metrics: APIMetrics? = nil,
         createBatchSize: Int = 100, createBatchConcurrency: Int = 1,
         writerConnection: CreateWriterSettings? = nil,
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        deleteOutboxRowsAfterInsert: Bool = false
     ) {
+        self.deleteOutboxRowsAfterInsert = deleteOutboxRowsAfterInsert
         self.client = client
         self.queryTimeout = queryTimeout
         self.retryAfterSeconds = retryAfterSeconds
@@ -52,6 +56,7 @@ public struct ProductStore: Sendable {
         self.batcher = CreateBatcher(maximumBatchSize: batchSize, maximumConcurrentBatches: concurrency)
         self.writers = writerConnection.map { settings in
             var settings = settings
+            settings.deleteOutboxRowsAfterInsert = deleteOutboxRowsAfterInsert
             // A connection that cannot be opened within the query timeout counts as unavailable,
             // and Postgres itself ends a statement that runs longer (a lock wait, say), so a
             // timed-out create is rolled back rather than left to commit after its 503.
@@ -93,8 +98,12 @@ public struct ProductStore: Sendable {
                 parameters: parameters, key: idempotency.key, fingerprint: fingerprint,
                 responseBody: idempotency.responseBody, ttlMilliseconds: ttlMilliseconds
             )
-            let inserted = try await runCommitted("create_product_idempotent", logger: logger) { connection in
-                try await connection.execute(statement, logger: logger).collectAll().first ?? 0
+            let inserted = try await runCommitted("create_product_idempotent", logger: logger) { [deleteOutboxRowsAfterInsert] connection in
+                let inserted = try await connection.execute(statement, logger: logger).collectAll().first ?? 0
+                if deleteOutboxRowsAfterInsert, inserted == 1 {
+                    try await Self.deleteOutboxRows([parameters.eventID.rawValue], on: connection, logger: logger)
+                }
+                return inserted
             }
             if inserted == 1 { return .created }
             let lookup = LookupIdempotencyKeyStatement(key: idempotency.key, fingerprint: fingerprint)
@@ -119,8 +128,12 @@ public struct ProductStore: Sendable {
         guard items.count > 1 else { return [await createOne(items[0], logger: logger)] }
         do {
             let statement = CreateProductsBatchStatement(items: items)
-            let inserted = try await runCommitted("create_products_batch", logger: logger) { connection in
-                try await connection.execute(statement, logger: logger).collectAll().first ?? 0
+            let inserted = try await runCommitted("create_products_batch", logger: logger) { [deleteOutboxRowsAfterInsert] connection in
+                let inserted = try await connection.execute(statement, logger: logger).collectAll().first ?? 0
+                if deleteOutboxRowsAfterInsert {
+                    try await Self.deleteOutboxRows(items.map(\.eventID.rawValue), on: connection, logger: logger)
+                }
+                return inserted
             }
             guard inserted == Int64(items.count) else {
                 return Array(repeating: .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))), count: items.count)
@@ -139,8 +152,12 @@ public struct ProductStore: Sendable {
     private func createOne(_ parameters: CreateProductParameters, logger: Logger) async -> CreateBatcher.Outcome {
         do {
             let statement = CreateProductStatement(parameters: parameters)
-            let inserted = try await runCommitted("create_product", logger: logger) { connection in
-                try await connection.execute(statement, logger: logger).collectAll().first ?? 0
+            let inserted = try await runCommitted("create_product", logger: logger) { [deleteOutboxRowsAfterInsert] connection in
+                let inserted = try await connection.execute(statement, logger: logger).collectAll().first ?? 0
+                if deleteOutboxRowsAfterInsert {
+                    try await Self.deleteOutboxRows([parameters.eventID.rawValue], on: connection, logger: logger)
+                }
+                return inserted
             }
             guard inserted == 1 else { return .failure(.internalError(underlying: UnexpectedRowCount(count: inserted))) }
             return .success(())
@@ -196,6 +213,11 @@ public struct ProductStore: Sendable {
             total += deleted
             if deleted < batchSize { return total }
         }
+    }
+
+    /// In the create's transaction, after its insert (see ``DeleteOutboxRowsStatement``).
+    private static func deleteOutboxRows(_ ids: [Int64], on connection: PostgresConnection, logger: Logger) async throws {
+        _ = try await connection.execute(DeleteOutboxRowsStatement(eventIDs: ids), logger: logger).collectAll()
     }
 
     // MARK: execution

@@ -12,23 +12,82 @@ public struct SlotBootstrap: Sendable {
         public var system: SystemIdentity
         /// Where a new slot starts (`consistent_point`), or the existing slot's confirmed_flush_lsn.
         public var startLSN: LSN?
+        /// The acknowledged position the relay recorded for this slot (newer than `startLSN`
+        /// after a Postgres crash: the slot's own position is written only at checkpoints).
+        public var recordedLSN: LSN?
+
+        /// Where streaming starts: the newer of the slot's position and the recorded one.
+        public var streamStart: LSN? {
+            guard let recordedLSN else { return startLSN }
+            guard let startLSN else { return recordedLSN }
+            return max(startLSN, recordedLSN)
+        }
     }
 
     public let configuration: ReplicationConfiguration
     /// The table the publication is created for, when it is missing.
     public let table: OutboxTable
+    /// `cdc-relay recover`: the recorded slot is gone or unusable and is being replaced, so its
+    /// row does not stop the creation and is overwritten with the new slot's identity.
+    public let replacingRecord: Bool
     private let logger: Logger
 
-    public init(configuration: ReplicationConfiguration, table: OutboxTable = OutboxTable(), logger: Logger) {
+    public init(configuration: ReplicationConfiguration, table: OutboxTable = OutboxTable(), replacingRecord: Bool = false, logger: Logger) {
         self.configuration = configuration
         self.table = table
+        self.replacingRecord = replacingRecord
         self.logger = logger
     }
 
-    public func run() async throws -> Outcome {
+    /// What a start would decide, or the refusal, without creating or recording anything.
+    public func diagnose() async throws -> Result<SlotDecision, ReplicationError> {
         let session = ReplicationSession(configuration: configuration, logger: logger, bufferCapacity: 2)
         do {
-            let outcome = try await run(on: session)
+            let system = try await session.identifySystem()
+            let slot = try await observeSlot(session)
+            let record = try await session.execute("SELECT 1 WHERE to_regclass('outbox_relay_slots') IS NOT NULL").rows.isEmpty
+                ? nil : try await slotRecord(session)
+            await session.close()
+            do {
+                return .success(try SlotDecision.decide(
+                    slotName: configuration.slotName, slot: slot, record: record,
+                    systemIdentifier: system.systemID, database: configuration.database))
+            } catch {
+                return .failure(error)
+            }
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    /// Drops the slot (it must not be active) on a replication connection.
+    public func dropSlot() async throws {
+        let session = ReplicationSession(configuration: configuration, logger: logger, bufferCapacity: 2)
+        do {
+            _ = try await session.execute("DROP_REPLICATION_SLOT \(ReplicationConfiguration.quoteIdentifier(configuration.slotName))")
+            await session.close()
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    public func run() async throws -> Outcome {
+        try await run(exportingSnapshot: nil)
+    }
+
+    /// Reads rows in a new slot's snapshot: the rows committed before its consistent point.
+    public typealias SnapshotReader = @Sendable (_ snapshotName: String, _ consistentPoint: LSN) async throws -> Void
+
+    /// As `run()`, but when it creates the slot it exports the slot's snapshot and runs `reader`
+    /// in it while the replication connection still holds it (the next command there ends it),
+    /// before recording the slot: what the reader sees and what the slot streams meet without a
+    /// gap or an overlap. If `reader` throws, the new slot is dropped again.
+    public func run(exportingSnapshot reader: SnapshotReader?) async throws -> Outcome {
+        let session = ReplicationSession(configuration: configuration, logger: logger, bufferCapacity: 2)
+        do {
+            let outcome = try await run(on: session, reader: reader)
             await session.close()
             return outcome
         } catch {
@@ -37,7 +96,7 @@ public struct SlotBootstrap: Sendable {
         }
     }
 
-    private func run(on session: ReplicationSession) async throws -> Outcome {
+    private func run(on session: ReplicationSession, reader: SnapshotReader?) async throws -> Outcome {
         let system = try await session.identifySystem()
         // Created only when missing: a relay role without CREATE on the schema (least privilege,
         // the table made by the migration) must not even try.
@@ -49,7 +108,7 @@ public struct SlotBootstrap: Sendable {
         // A concurrent relay may create the slot between our look and our create: look again once.
         for attempt in 1...2 {
             let slot = try await observeSlot(session)
-            let record = try await slotRecord(session)
+            let record = replacingRecord ? nil : try await slotRecord(session)
             let decision = try SlotDecision.decide(
                 slotName: configuration.slotName, slot: slot, record: record,
                 systemIdentifier: system.systemID, database: configuration.database
@@ -57,17 +116,20 @@ public struct SlotBootstrap: Sendable {
             switch decision {
             case .use:
                 logger.info("using replication slot", metadata: ["slot": "\(configuration.slotName)", "confirmed_flush_lsn": "\(slot?.confirmedFlushLSN.map { "\($0)" } ?? "-")"])
-                return Outcome(decision: .use, createdPublication: createdPublication, system: system, startLSN: slot?.confirmedFlushLSN)
+                return Outcome(
+                    decision: .use, createdPublication: createdPublication, system: system, startLSN: slot?.confirmedFlushLSN,
+                    recordedLSN: try await recordedProgress(session))
             case .adopt:
                 let start = slot?.confirmedFlushLSN ?? system.xlogPosition
                 try await insertRecord(session, system: system, createdLSN: start)
                 logger.notice("adopted existing replication slot", metadata: ["slot": "\(configuration.slotName)", "at": "\(start)"])
-                return Outcome(decision: .adopt, createdPublication: createdPublication, system: system, startLSN: start)
+                return Outcome(decision: .adopt, createdPublication: createdPublication, system: system, startLSN: start, recordedLSN: nil)
             case .create:
                 let created: QueryResult
                 do {
+                    let snapshot = reader == nil ? "nothing" : "export"
                     created = try await session.execute(
-                        "CREATE_REPLICATION_SLOT \(ReplicationConfiguration.quoteIdentifier(configuration.slotName)) LOGICAL pgoutput (SNAPSHOT 'nothing')"
+                        "CREATE_REPLICATION_SLOT \(ReplicationConfiguration.quoteIdentifier(configuration.slotName)) LOGICAL pgoutput (SNAPSHOT '\(snapshot)')"
                     )
                 } catch let error as ReplicationError where error.sqlState == "42710" && attempt == 1 {
                     continue
@@ -75,9 +137,20 @@ public struct SlotBootstrap: Sendable {
                 guard let text = created.value(row: 0, column: "consistent_point"), let point = LSN(text) else {
                     throw ReplicationError(code: .protocolViolation, message: "CREATE_REPLICATION_SLOT returned no consistent_point")
                 }
+                if let reader {
+                    do {
+                        guard let name = created.value(row: 0, column: "snapshot_name") else {
+                            throw ReplicationError(code: .protocolViolation, message: "CREATE_REPLICATION_SLOT exported no snapshot")
+                        }
+                        try await reader(name, point)
+                    } catch {
+                        _ = try? await session.execute("DROP_REPLICATION_SLOT \(ReplicationConfiguration.quoteIdentifier(configuration.slotName))")
+                        throw error
+                    }
+                }
                 try await insertRecord(session, system: system, createdLSN: point)
                 logger.notice("created replication slot", metadata: ["slot": "\(configuration.slotName)", "consistent_point": "\(point)"])
-                return Outcome(decision: .create, createdPublication: createdPublication, system: system, startLSN: point)
+                return Outcome(decision: .create, createdPublication: createdPublication, system: system, startLSN: point, recordedLSN: nil)
             }
         }
         throw ReplicationError(code: .queryFailed, message: "slot \(configuration.slotName) kept changing during bootstrap")
@@ -89,7 +162,11 @@ public struct SlotBootstrap: Sendable {
             system_identifier text        NOT NULL,
             database          text        NOT NULL,
             created_at        timestamptz NOT NULL DEFAULT now(),
-            created_lsn       pg_lsn      NOT NULL
+            created_lsn       pg_lsn      NOT NULL,
+            acked_lsn         pg_lsn,
+            acked_commit_time timestamptz,
+            acked_event_id    bigint,
+            progress_at       timestamptz
         )
         """
 
@@ -98,7 +175,7 @@ public struct SlotBootstrap: Sendable {
         let existing = try await session.execute("SELECT 1 FROM pg_publication WHERE pubname = \(name)")
         guard existing.rows.isEmpty else { return false }
         let create = "CREATE PUBLICATION \(ReplicationConfiguration.quoteIdentifier(configuration.publicationName)) "
-            + "FOR TABLE \(table.quotedName) WITH (publish = 'insert')"
+            + "FOR TABLE \(table.quotedName) WITH (publish = 'insert', publish_via_partition_root = true)"
         do {
             _ = try await session.execute(create)
         } catch let error as ReplicationError where error.sqlState == "42710" {
@@ -139,12 +216,31 @@ public struct SlotBootstrap: Sendable {
         return SlotRecord(systemIdentifier: system, database: database, createdLSN: created)
     }
 
+    /// The recorded acknowledged LSN; nil when none was recorded or the table predates the
+    /// progress columns (sql/0025 not applied: the slot's own position is used, as before).
+    private func recordedProgress(_ session: ReplicationSession) async throws -> LSN? {
+        do {
+            let result = try await session.execute("""
+                SELECT acked_lsn::text AS acked_lsn FROM outbox_relay_slots
+                WHERE slot_name = \(ReplicationConfiguration.quoteLiteral(configuration.slotName))
+                """)
+            return result.value(row: 0, column: "acked_lsn").flatMap { LSN($0) }
+        } catch let error as ReplicationError where error.sqlState == "42703" {
+            logger.warning("outbox_relay_slots lacks the progress columns (apply sql/0025_relay_progress.sql); starting from the slot's position")
+            return nil
+        }
+    }
+
     private func insertRecord(_ session: ReplicationSession, system: SystemIdentity, createdLSN: LSN) async throws {
         let quote = ReplicationConfiguration.quoteLiteral
         _ = try await session.execute("""
             INSERT INTO outbox_relay_slots (slot_name, system_identifier, database, created_lsn)
             VALUES (\(quote(configuration.slotName)), \(quote(system.systemID)), \(quote(configuration.database)), \(quote("\(createdLSN)")))
-            ON CONFLICT (slot_name) DO NOTHING
+            \(replacingRecord
+                // The old slot's LSN means nothing for the new one; its commit time stays (the
+                // retention keeps rows newer than it) until the new slot's first acknowledgement.
+                ? "ON CONFLICT (slot_name) DO UPDATE SET system_identifier = excluded.system_identifier, database = excluded.database, created_at = now(), created_lsn = excluded.created_lsn, acked_lsn = NULL"
+                : "ON CONFLICT (slot_name) DO NOTHING")
             """)
     }
 

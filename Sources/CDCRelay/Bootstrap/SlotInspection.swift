@@ -48,13 +48,14 @@ public enum SlotDecision: Sendable, Hashable {
         systemIdentifier: String,
         database: String
     ) throws(ReplicationError) -> SlotDecision {
+        let recover = "to recover without losing events, stop every relay on it and run `cdc-relay recover` (new slot, and the rows the old one may not have delivered published again from the table)"
         let forget = "delete its row with DELETE FROM outbox_relay_slots WHERE slot_name = '\(slotName)'"
         if let record, record.systemIdentifier != systemIdentifier || record.database != database {
             throw ReplicationError(
                 code: .slotReplaced,
                 message: "slot \(slotName) was recorded on system \(record.systemIdentifier) database \(record.database), "
                     + "but this is system \(systemIdentifier) database \(database) (restored or replaced cluster?): "
-                    + "events may be missing or repeated; to accept that and start fresh, \(forget)"
+                    + "events may be missing or repeated; \(recover); to accept that and start fresh, \(forget)"
             )
         }
         guard let slot else {
@@ -62,7 +63,7 @@ public enum SlotDecision: Sendable, Hashable {
                 throw ReplicationError(
                     code: .slotVanished,
                     message: "slot \(slotName) vanished after use (created at \(record.createdLSN)): events between the last "
-                        + "confirmed LSN and now may be missing; to accept the gap and start fresh, \(forget)"
+                        + "confirmed LSN and now may be missing; \(recover); to accept the gap and start fresh, \(forget)"
                 )
             }
             return .create
@@ -79,7 +80,7 @@ public enum SlotDecision: Sendable, Hashable {
             throw ReplicationError(
                 code: .slotLost,
                 message: "slot \(slotName) is lost (wal_status = 'lost': the server removed WAL it still needed): events "
-                    + "after \(slot.confirmedFlushLSN.map { "\($0)" } ?? "its confirmed LSN") are gone; to accept the gap, "
+                    + "after \(slot.confirmedFlushLSN.map { "\($0)" } ?? "its confirmed LSN") are gone from the WAL; \(recover); to accept the gap, "
                     + "SELECT pg_drop_replication_slot('\(slotName)') and \(forget), then restart"
             )
         }
@@ -89,7 +90,7 @@ public enum SlotDecision: Sendable, Hashable {
             throw ReplicationError(
                 code: .slotReplaced,
                 message: "slot \(slotName) is at \(confirmed), before its recorded creation point \(record.createdLSN): "
-                    + "it is not the slot the relay created; events may be missing; to accept that, \(forget)"
+                    + "it is not the slot the relay created; events may be missing; \(recover); to accept that, \(forget)"
             )
         }
         return .use

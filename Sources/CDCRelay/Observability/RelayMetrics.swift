@@ -18,6 +18,8 @@ public final class RelayMetrics: Sendable {
     public let sequenceFallbacks: Counter
     public let publishFailures: Counter
     public let sessionFailures: Counter
+    public let recordedLSN: Gauge
+    public let progressWriteFailures: Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -40,6 +42,8 @@ public final class RelayMetrics: Sendable {
         sequenceFallbacks = registry.makeCounter(descriptor: Self.named("outbox_relay_sequence_fallbacks_total", "Sequence ids bumped past the WAL scheme (huge transactions)"))
         publishFailures = registry.makeCounter(descriptor: Self.named("outbox_relay_publish_failures_total", "Publishes that failed for good"))
         sessionFailures = registry.makeCounter(descriptor: Self.named("outbox_relay_session_failures_total", "Replication sessions that ended with an error"))
+        recordedLSN = registry.makeGauge(descriptor: Self.named("outbox_relay_recorded_lsn", "Acknowledged LSN last committed to outbox_relay_slots"))
+        progressWriteFailures = registry.makeCounter(descriptor: Self.named("outbox_relay_progress_write_failures_total", "Failed writes of the acknowledged progress"))
     }
 
     /// `outbox_relay_events_dead_lettered_total{reason}`: rows sent to the dead-letter topic and

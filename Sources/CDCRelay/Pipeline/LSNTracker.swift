@@ -16,6 +16,8 @@ public struct LSNTracker: Sendable, Hashable {
 
     private struct Entry: Sendable, Hashable {
         let commitLSN: UInt64
+        /// Commit time (Unix microseconds; 0 when unknown), recorded with the acked progress.
+        let commitTime: Int64
         var endLSN: UInt64?
         var outstanding: Int
         /// A publish of this transaction failed: it, and everything after it, stays unconfirmed.
@@ -29,6 +31,8 @@ public struct LSNTracker: Sendable, Hashable {
 
     /// The LSN reported as flushed; never moves backwards.
     public private(set) var confirmedLSN: UInt64
+    /// Commit time (Unix microseconds) of the newest confirmed transaction, when it was known.
+    public private(set) var confirmedCommitTime: Int64?
     /// Newest `walEnd` seen in a keepalive (for the lag figure).
     public private(set) var latestWALEnd: UInt64
     /// Events handed to the broker and not acked yet.
@@ -48,10 +52,10 @@ public struct LSNTracker: Sendable, Hashable {
 
     public var isIdle: Bool { transactions.isEmpty && openTransaction == nil }
 
-    public mutating func begin(commitLSN: UInt64) throws(LSNTrackerError) -> TransactionToken {
+    public mutating func begin(commitLSN: UInt64, commitTime: Int64 = 0) throws(LSNTrackerError) -> TransactionToken {
         guard openTransaction == nil else { throw LSNTrackerError(code: .beginInsideTransaction, lsn: commitLSN) }
         let token = TransactionToken(index: firstIndex + UInt64(transactions.count))
-        transactions.append(Entry(commitLSN: commitLSN, endLSN: nil, outstanding: 0))
+        transactions.append(Entry(commitLSN: commitLSN, commitTime: commitTime, endLSN: nil, outstanding: 0))
         openTransaction = token
         return token
     }
@@ -132,6 +136,7 @@ public struct LSNTracker: Sendable, Hashable {
                 confirmedLSN = end
                 moved = true
             }
+            if first.commitTime > 0 { confirmedCommitTime = first.commitTime }
         }
         latestWALEnd = max(latestWALEnd, confirmedLSN)
         return moved

@@ -23,10 +23,18 @@ public struct PostgresReplicationConnector: ReplicationConnector {
         let outcome = try await SlotBootstrap(configuration: configuration, table: table, logger: logger).run()
         let session = ReplicationSession(configuration: configuration, logger: logger, bufferCapacity: bufferCapacity)
         do {
-            let stream = try await session.startReplication(from: LSN(0))
+            // The server starts at the newer of this and the slot's confirmed position and skips
+            // every transaction that committed before it.
+            let start = outcome.streamStart ?? LSN(0)
+            if let recorded = outcome.recordedLSN, let slot = outcome.startLSN, recorded > slot {
+                logger.notice("starting after the slot's position, at the recorded acknowledged progress", metadata: [
+                    "slot_confirmed_lsn": "\(slot)", "recorded_lsn": "\(recorded)",
+                ])
+            }
+            let stream = try await session.startReplication(from: start)
             return ReplicationStart(
                 source: PostgresReplicationSource(session: session, stream: stream, protocolVersion: configuration.protocolVersion),
-                confirmedLSN: outcome.startLSN?.value ?? 0
+                confirmedLSN: start.value
             )
         } catch {
             await session.close()

@@ -67,6 +67,14 @@ public struct RelayApplication: Sendable {
             metrics: metrics,
             logger: logger
         )
+        // Listed first: the group shuts services down in reverse order, so the recorder writes
+        // the final position after the relay drained.
+        let recorder = ProgressRecorder(
+            // The role that records the slot's identity (the replication role) also records its progress.
+            conninfo: Self.conninfo(
+                database, user: relaySettings.effectiveReplicationUsername(database: database), applicationName: "cdc-relay-progress"),
+            slotName: relaySettings.slotName, board: relay.progress,
+            metrics: metrics, logger: logger)
         let server = ObservabilityServer.make(
             host: metricsHost ?? relaySettings.metricsHost,
             port: relaySettings.metricsPort,
@@ -75,10 +83,11 @@ public struct RelayApplication: Sendable {
             logger: logger,
             onServerRunning: onMetricsServerRunning
         )
-        self.services = [relay, server, monitor]
+        self.services = [recorder, relay, server, monitor]
     }
 
-    /// The relay, the metrics server and the monitor; any of them ending ends the group.
+    /// The progress recorder, the relay, the metrics server and the monitor; any of them ending
+    /// ends the group.
     public func makeServiceGroup(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
         ServiceGroup(
             configuration: .init(
@@ -148,11 +157,14 @@ public struct RelayApplication: Sendable {
     }
 
     /// An ordinary (non-replication) libpq connection string; values quoted for libpq.
-    static func conninfo(_ database: OutboxConfiguration.Database) -> String {
+    static func conninfo(
+        _ database: OutboxConfiguration.Database, user: String? = nil, applicationName: String = "cdc-relay-monitor", options: String? = nil
+    ) -> String {
         var pairs: [(key: String, value: String)] = [
-            ("host", database.host), ("port", String(database.port)), ("user", database.username),
-            ("dbname", database.database), ("connect_timeout", "10"), ("application_name", "cdc-relay-monitor"),
+            ("host", database.host), ("port", String(database.port)), ("user", user ?? database.username),
+            ("dbname", database.database), ("connect_timeout", "10"), ("application_name", applicationName),
         ] + database.libpqTLSParameters
+        if let options { pairs.append(("options", options)) }
         if let password = database.password { pairs.append(("password", password)) }
         return LibPQConninfo.make(pairs)
     }

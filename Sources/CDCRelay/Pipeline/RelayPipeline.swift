@@ -102,7 +102,7 @@ public struct RelayPipeline: Sendable {
         switch input {
         case .begin(let finalLSN, let commitTime, _):
             do {
-                let token = try tracker.begin(commitLSN: finalLSN)
+                let token = try tracker.begin(commitLSN: finalLSN, commitTime: commitTime)
                 open = OpenTransaction(token: token, commitLSN: finalLSN, commitTime: commitTime)
             } catch {
                 throw RelayPipelineError(tracker: error)

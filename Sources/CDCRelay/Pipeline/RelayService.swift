@@ -1,4 +1,5 @@
 import Logging
+import OutboxCore
 import ServiceLifecycle
 
 /// The CDC relay as a `Service`: opens a replication session from the slot, runs it, and on any
@@ -15,6 +16,8 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
     private let router: TopicRouter
     /// What earlier sessions of this process learnt (acks above the slot, rejections).
     private let ledger = EventLedger()
+    /// The acknowledged progress, for `ProgressRecorder`.
+    public let progress: AckedProgressBoard
     public let metrics: RelayMetrics
     public let health: HealthState
     private let logger: Logger
@@ -25,9 +28,11 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
         settings: RelaySettings,
         metrics: RelayMetrics = RelayMetrics(),
         health: HealthState = HealthState(),
+        progress: AckedProgressBoard = AckedProgressBoard(),
         logger: Logger
     ) throws {
         self.connector = connector
+        self.progress = progress
         self.publishers = publishers
         self.settings = settings
         do {
@@ -119,6 +124,7 @@ public final class RelayService<Connector: ReplicationConnector>: Service {
             router: router,
             settings: settings,
             ledger: ledger,
+            progress: progress,
             metrics: metrics,
             health: health,
             logger: logger

@@ -35,6 +35,8 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
     private let settled = Atomic<UInt64>(0)
     /// Acks and rejections this process saw, across sessions.
     private let ledger: EventLedger
+    /// Where the acknowledged progress goes for `ProgressRecorder`.
+    private let progress: AckedProgressBoard
     /// Set once the final status after a failure was sent (it is attempted once).
     private let finishedAfterFailure = Atomic<Bool>(false)
 
@@ -45,11 +47,13 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         router: TopicRouter,
         settings: RelaySettings,
         ledger: EventLedger,
+        progress: AckedProgressBoard,
         metrics: RelayMetrics,
         health: HealthState,
         logger: Logger
     ) {
         self.source = source
+        self.progress = progress
         self.publisher = publisher
         self.settings = settings
         self.ledger = ledger
@@ -118,7 +122,8 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
             await group.next()
             group.cancelAll()
         }
-        let positions = pipeline.withLock { $0.standbyPositions }
+        let (positions, commitTime) = pipeline.withLock { ($0.standbyPositions, $0.tracker.confirmedCommitTime) }
+        progress.post(AckedProgress(lsn: positions.flushed, commitTime: commitTime))
         do {
             try await source.sendStatus(positions, replyRequested: false)
             logger.info("final status sent before restarting", metadata: ["confirmed_lsn": "\(LSNFormat.string(positions.flushed))"])
@@ -310,7 +315,8 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         while true {
             try await Task.sleep(for: tick)
             watchBroker(&stall, now: clock.now)
-            let (positions, lag) = pipeline.withLock { ($0.standbyPositions, $0.tracker.lagBytes) }
+            let (positions, lag, commitTime) = pipeline.withLock { ($0.standbyPositions, $0.tracker.lagBytes, $0.tracker.confirmedCommitTime) }
+            progress.post(AckedProgress(lsn: positions.flushed, commitTime: commitTime))
             ledger.withMemory { $0.forget(before: positions.flushed) }
             if health.confirmed(positions.flushed) {
                 logger.notice("moved past the event the relay was halted on; streaming", metadata: [
@@ -367,7 +373,8 @@ final class RelaySession<Source: ReplicationSource>: Sendable {
         if !drained {
             logger.warning("shutdown timeout reached with events in flight; they will be replayed", metadata: ["in_flight": "\(window.used)"])
         }
-        let positions = pipeline.withLock { $0.standbyPositions }
+        let (positions, commitTime) = pipeline.withLock { ($0.standbyPositions, $0.tracker.confirmedCommitTime) }
+        progress.post(AckedProgress(lsn: positions.flushed, commitTime: commitTime))
         try await source.sendStatus(positions, replyRequested: false)
         logger.info("final status sent", metadata: ["confirmed_lsn": "\(LSNFormat.string(positions.flushed))"])
         return positions.flushed

@@ -32,7 +32,9 @@ public struct PreflightCheck: Sendable {
             findings += facts.grants.map { grant in
                 grant.granted
                     ? PreflightFinding("grant", .ok, grant.privilege)
-                    : PreflightFinding("grant", .blocker, "\(role) lacks \(grant.privilege) (see README, Least privilege)")
+                    : grant.optional
+                        ? PreflightFinding("grant", .warning, "\(role) lacks \(grant.privilege): the acknowledged progress is not recorded, so a Postgres crash replays more and recover has no starting point (see README, Least privilege)")
+                        : PreflightFinding("grant", .blocker, "\(role) lacks \(grant.privilege) (see README, Least privilege)")
             }
             findings += tableFindings(facts)
             findings.append(publicationFinding(facts))

@@ -59,6 +59,7 @@ public struct PreflightCollector: Sendable {
                    to_regclass('outbox_relay_slots') IS NOT NULL AS slots_table,
                    to_regclass('outbox_relay_slots') IS NOT NULL AND has_table_privilege('outbox_relay_slots', 'SELECT') AS select_slots,
                    to_regclass('outbox_relay_slots') IS NOT NULL AND has_table_privilege('outbox_relay_slots', 'INSERT') AS insert_slots,
+                   to_regclass('outbox_relay_slots') IS NOT NULL AND has_table_privilege('outbox_relay_slots', 'UPDATE') AS update_slots,
                    has_schema_privilege('public', 'CREATE') AS create_public
             """)
         func granted(_ column: String) -> Bool { grants.value(row: 0, column: column) == "t" }
@@ -73,6 +74,7 @@ public struct PreflightCollector: Sendable {
         if granted("slots_table") {
             facts.grants.append(.init(privilege: "SELECT on outbox_relay_slots", granted: granted("select_slots")))
             facts.grants.append(.init(privilege: "INSERT on outbox_relay_slots", granted: granted("insert_slots")))
+            facts.grants.append(.init(privilege: "UPDATE on outbox_relay_slots", granted: granted("update_slots"), optional: true))
         } else {
             facts.grants.append(.init(privilege: "CREATE on schema public (outbox_relay_slots is missing)", granted: granted("create_public")))
         }

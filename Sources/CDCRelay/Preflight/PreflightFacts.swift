@@ -16,9 +16,12 @@ public struct PreflightFacts: Sendable, Hashable {
     public struct Grant: Sendable, Hashable {
         public var privilege: String
         public var granted: Bool
-        public init(privilege: String, granted: Bool) {
+        /// Without it the relay streams, but something it offers does not work (a warning).
+        public var optional: Bool
+        public init(privilege: String, granted: Bool, optional: Bool = false) {
             self.privilege = privilege
             self.granted = granted
+            self.optional = optional
         }
     }
 

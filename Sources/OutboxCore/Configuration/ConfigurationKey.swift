@@ -85,6 +85,20 @@ public struct ConfigurationKey: Sendable {
         .boolean("api.migrate_on_start", \.api.migrateOnStart),
         .integer("api.create_batch_size", \.api.createBatchSize, 1...1000),
         .integer("api.create_batch_concurrency", \.api.createBatchConcurrency, 1...1000),
+        .duration("outbox.retention", \.outbox.retention, .zero ... .seconds(3650 * 86_400)),
+        .duration("outbox.retention_margin", \.outbox.retentionMargin, .zero ... .seconds(365 * 86_400)),
+        .duration("outbox.partition_interval", \.outbox.partitionInterval, .seconds(1) ... .seconds(31 * 86_400)),
+        .string("projector.subscription", \.projector.subscription, validate: ConfigurationValidation.subscription),
+        .optionalString("projector.topic", \.projector.topic, validate: ConfigurationValidation.fixedTopic),
+        .choice("projector.subscription_type", \.projector.subscriptionType),
+        .integer("projector.metrics_port", \.projector.metricsPort, 1...65535),
+        .string("projector.metrics_host", \.projector.metricsHost),
+        .seconds("inbox.retention_seconds", \.inbox.retention, 60...(3650 * 24 * 3600)),
+        .integer("inbox.max_redeliveries", \.inbox.maxRedeliveries, 0...1000),
+        .integer("inbox.redelivery_delay_ms", \.inbox.redeliveryDelayMilliseconds, 1...60_000),
+        .integer("inbox.lanes", \.inbox.lanes, 1...256),
+        .integer("inbox.max_batch", \.inbox.maxBatch, 1...10_000),
+        .integer("inbox.max_in_flight", \.inbox.maxInFlight, 1...100_000),
         .logLevel("log.level", \.log.level),
     ]
 }
@@ -115,11 +129,13 @@ extension ConfigurationKey {
         _ path: String,
         _ field: WritableKeyPath<OutboxConfiguration, String?> & Sendable,
         secret: Bool = false,
-        aliases: [String] = []
+        aliases: [String] = [],
+        validate: (@Sendable (String) -> String?)? = nil
     ) -> ConfigurationKey {
-        ConfigurationKey(path: path, environmentAliases: aliases, isSecret: secret, apply: { config, raw in
+        ConfigurationKey(path: path, environmentAliases: aliases, isSecret: secret, apply: { config, raw throws(ConfigurationError) in
             // Secrets keep surrounding spaces; an empty value means "not set".
             let value = secret ? raw : raw.trimmingCharacters(in: .whitespaces)
+            if !value.isEmpty, let problem = validate?(value) { throw invalid(path, problem) }
             config[keyPath: field] = value.isEmpty ? nil : value
         }, read: { $0[keyPath: field] ?? "" })
     }
@@ -152,6 +168,24 @@ extension ConfigurationKey {
             }
             config[keyPath: field] = .seconds(value)
         }, read: { String($0[keyPath: field].components.seconds) })
+    }
+
+    /// A duration such as `7d`, `10m`, `30s` or `0` (``DurationText``).
+    static func duration(
+        _ path: String,
+        _ field: WritableKeyPath<OutboxConfiguration, Duration> & Sendable,
+        _ range: ClosedRange<Duration>
+    ) -> ConfigurationKey {
+        ConfigurationKey(path: path, environmentAliases: [], isSecret: false, apply: { config, raw throws(ConfigurationError) in
+            switch DurationText.parse(raw) {
+            case .failure(let problem): throw invalid(path, problem.reason)
+            case .success(let value):
+                guard range.contains(value) else {
+                    throw invalid(path, "\(DurationText.format(value)) is outside \(DurationText.format(range.lowerBound))…\(DurationText.format(range.upperBound))")
+                }
+                config[keyPath: field] = value
+            }
+        }, read: { DurationText.format($0[keyPath: field]) })
     }
 
     /// An outbox column, a `'constant'` or empty (absent), as the field's forms allow.

@@ -37,6 +37,12 @@ enum ConfigurationValidation {
         return topic(value)
     }
 
+    /// A Pulsar subscription name: no spaces or slashes (it becomes part of the DLQ topic's name).
+    static func subscription(_ value: String) -> String? {
+        let valid = value.count <= 200 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+        return valid ? nil : "'\(value)' must be 1–200 characters of letters, digits, '-', '_' and '.'"
+    }
+
     /// Slot and publication names: Postgres identifiers we can use unquoted.
     static func identifier(_ value: String) -> String? {
         let valid = value.count <= 63

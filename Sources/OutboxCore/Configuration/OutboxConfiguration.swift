@@ -89,6 +89,47 @@ public struct OutboxConfiguration: Sendable, Equatable {
         public var createBatchConcurrency: Int = 1
     }
 
+    /// The outbox table's lifecycle, maintained by the API that writes it (docs/outbox-lifecycle.md).
+    public struct OutboxSettings: Sendable, Equatable {
+        /// Rows are kept at least this long; 0: each row is deleted in the transaction that
+        /// inserted it (the WAL still carries the insert).
+        public var retention: Duration = .seconds(7 * 86_400)
+        /// Rows newer than the relays' acknowledged commit time minus this are never dropped
+        /// (the margin `cdc-relay recover` republishes from).
+        public var retentionMargin: Duration = .seconds(600)
+        /// Width of one outbox partition (a range of snowflake ids).
+        public var partitionInterval: Duration = .seconds(86_400)
+    }
+
+    /// `catalog-projector`: what it consumes and where it serves `/health`, `/metrics`, `/catalog`.
+    public struct Projector: Sendable, Equatable {
+        public var subscription: String = "catalog-projector"
+        /// nil: `pulsar.topic_name`.
+        public var topic: String? = nil
+        public var subscriptionType: ProjectorSubscriptionType = .failover
+        public var metricsPort: Int = 9465
+        public var metricsHost: String = "127.0.0.1"
+
+        /// The topic the projector subscribes to.
+        public func effectiveTopic(pulsar: Pulsar) -> String { topic ?? pulsar.topicName }
+    }
+
+    /// The Inbox library's settings (used by every consuming service).
+    public struct InboxSettings: Sendable, Equatable {
+        /// Inbox rows older than this are deleted.
+        public var retention: Duration = .seconds(14 * 24 * 3600)
+        /// Handler failures after the first before a message goes to `<topic>-<subscription>-DLQ`.
+        public var maxRedeliveries: Int = 5
+        /// First delay before a failed message is tried again (doubles up to 10 s).
+        public var redeliveryDelayMilliseconds: Int = 200
+        /// Independent per-key lanes (transactions running at once).
+        public var lanes: Int = 8
+        /// Most messages one transaction takes.
+        public var maxBatch: Int = 500
+        /// Messages received and not yet acknowledged.
+        public var maxInFlight: Int = 2000
+    }
+
     public struct LogSettings: Sendable, Equatable {
         public var level: Logger.Level = .info
     }
@@ -98,6 +139,9 @@ public struct OutboxConfiguration: Sendable, Equatable {
     public var pulsar = Pulsar()
     public var relay = Relay()
     public var api = APISettings()
+    public var outbox = OutboxSettings()
+    public var projector = Projector()
+    public var inbox = InboxSettings()
     public var log = LogSettings()
 
     public init() {}
@@ -108,6 +152,14 @@ public struct OutboxConfiguration: Sendable, Equatable {
 public enum InvalidEventPolicy: String, Sendable, Equatable, CaseIterable {
     case deadLetter = "dead_letter"
     case halt
+}
+
+/// Both keep one key's messages on one consumer, in order. `failover` is the default because
+/// pulsar-lite (the local broker) stops delivering on Key_Shared after a consumer left with
+/// unacknowledged messages (see docs/inbox.md).
+public enum ProjectorSubscriptionType: String, Sendable, Equatable, CaseIterable {
+    case failover
+    case keyShared = "key_shared"
 }
 
 /// The libpq meaning everywhere (the API's pool, the relay's libpq connections): `prefer` and

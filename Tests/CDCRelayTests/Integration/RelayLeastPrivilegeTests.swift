@@ -25,7 +25,7 @@ struct RelayLeastPrivilegeTests {
             GRANT CONNECT ON DATABASE \(RelayTestStack.database) TO \(role);
             GRANT USAGE ON SCHEMA \(fixture.schema) TO \(role);
             GRANT SELECT ON \(fixture.schema).outbox TO \(role);
-            GRANT SELECT, INSERT ON outbox_relay_slots TO \(role);
+            GRANT SELECT, INSERT, UPDATE ON outbox_relay_slots TO \(role);
             """)
         #expect(try SQL.run("SELECT pg_has_role('\(role)', 'app', 'MEMBER')").trimmingCharacters(in: .whitespacesAndNewlines) == "f")
         let collector = try PulsarCollector(topic: fixture.topic)

@@ -75,7 +75,13 @@ final class RelayProcess: Sendable {
     init(_ fixture: RelayDatabaseFixture, maxInFlight: Int = 1000, shutdownTimeoutSeconds: Int = 5) throws {
         metricsPort = try Self.freePort()
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("cdc-relay-\(fixture.id)-\(UUID().uuidString).log").path
-        let environment = [
+        let environment = Self.environment(fixture, metricsPort: metricsPort, maxInFlight: maxInFlight, shutdownTimeoutSeconds: shutdownTimeoutSeconds)
+        pid = try Spawn.start(try Self.executable().path, [], environment: environment, logPath: logPath)
+    }
+
+    /// The relay's configuration for the fixture, as environment variables.
+    static func environment(_ fixture: RelayDatabaseFixture, metricsPort: Int, maxInFlight: Int = 1000, shutdownTimeoutSeconds: Int = 5) -> [String: String] {
+        [
             "DATABASE_DATABASE": fixture.database,
             "RELAY_SLOT_NAME": fixture.slot,
             "RELAY_PUBLICATION_NAME": fixture.publication,
@@ -87,7 +93,19 @@ final class RelayProcess: Sendable {
             "PULSAR_TOPIC_NAME": fixture.topic,
             "LOG_LEVEL": "info",
         ]
-        pid = try Spawn.start(try Self.executable().path, [], environment: environment, logPath: logPath)
+    }
+
+    /// `cdc-relay <arguments>` (backfill, recover, …) on the fixture, started; its output in `logPath`.
+    static func startSubcommand(_ fixture: RelayDatabaseFixture, _ arguments: [String], logPath: String) throws -> pid_t {
+        try Spawn.start(try executable().path, arguments, environment: environment(fixture, metricsPort: try freePort()), logPath: logPath)
+    }
+
+    /// Runs `cdc-relay <arguments>` to completion: its exit code and output.
+    static func runSubcommand(_ fixture: RelayDatabaseFixture, _ arguments: [String]) async throws -> (code: Int32, output: String) {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("cdc-relay-\(arguments.first ?? "run")-\(UUID().uuidString).log").path
+        let pid = try startSubcommand(fixture, arguments, logPath: log)
+        let code = Spawn.exitCode(await Spawn.wait(pid))
+        return (code, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 
     /// `/health` status ("streaming", "standby", …), nil while the server does not answer.

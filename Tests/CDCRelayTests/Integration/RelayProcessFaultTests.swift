@@ -114,19 +114,28 @@ struct RelayProcessFaultTests {
 }
 
 /// Continuous inserts from a thread of its own: small transactions with short pauses, ids counting
-/// up, until stopped.
+/// up, until stopped. With `survivesFailures` (Postgres crashes meanwhile) a failed batch is kept
+/// aside as uncertain (its COMMIT may or may not have happened) and the load goes on.
 final class InsertLoad: Sendable {
     private let fixture: RelayDatabaseFixture
-    private let state = Mutex<(stop: Bool, inserted: Set<Int64>, error: String?, done: CheckedContinuation<Void, Never>?, finished: Bool)>(
-        (false, [], nil, nil, false))
+    private let survivesFailures: Bool
+    private let state = Mutex<(stop: Bool, inserted: Set<Int64>, uncertain: Set<Int64>, error: String?, done: CheckedContinuation<Void, Never>?, finished: Bool)>(
+        (false, [], [], nil, nil, false))
 
-    init(_ fixture: RelayDatabaseFixture) {
+    private let firstID: Int64
+
+    init(_ fixture: RelayDatabaseFixture, firstID: Int64 = 1, survivesFailures: Bool = false) {
         self.fixture = fixture
+        self.firstID = firstID
+        self.survivesFailures = survivesFailures
     }
+
+    /// Ids of batches that failed while Postgres was down: committed or not.
+    var uncertain: Set<Int64> { state.withLock { $0.uncertain } }
 
     func start() {
         let thread = Thread { [self] in
-            var next: Int64 = 1
+            var next = firstID
             while !state.withLock({ $0.stop }) {
                 let transactions = 4, rows = 10
                 do {
@@ -134,6 +143,11 @@ final class InsertLoad: Sendable {
                     let ids = next..<(next + Int64(transactions * rows))
                     state.withLock { $0.inserted.formUnion(ids) }
                     next = ids.upperBound
+                } catch where survivesFailures {
+                    let ids = next..<(next + Int64(transactions * rows))
+                    state.withLock { $0.uncertain.formUnion(ids) }
+                    next = ids.upperBound
+                    usleep(100_000)
                 } catch {
                     state.withLock { $0.error = "\(error)" }
                     break

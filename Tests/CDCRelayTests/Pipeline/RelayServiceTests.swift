@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import Synchronization
+import OutboxCore
 import PulsarClient
 import Testing
 

@@ -116,7 +116,7 @@ final class CreateWriter: Sendable {
         if !batch[0].alone { metrics?.recordCreateBatch(size: batch.count) }
         metrics?.databaseOperationStarted()
         var messages = connection.allocator.buffer(capacity: 256 + batch.count * 640)
-        CreateProductsBatchStatement.encode(batch.map(\.item.parameters), into: &messages)
+        CreateProductsBatchStatement.encode(batch.map(\.item.parameters), deleteOutboxRows: settings.deleteOutboxRowsAfterInsert, into: &messages)
         let timer = connection.eventLoop.scheduleTask(in: TimeAmount(statementTimeout)) {
             operation.timedOut.store(true, ordering: .relaxed)
             connection.close()
@@ -158,10 +158,11 @@ final class CreateWriter: Sendable {
             if let connecting = state.connecting { return (connecting, false) }
             let settings = settings
             let connecting = eventLoop.makeFutureWithTask { [eventLoop] in
-                try await PipelinedWriterConnection.connect(
-                    settings, on: eventLoop, prepare: CreateProductsBatchStatement.name,
-                    sql: CreateProductsBatchStatement.sql, parameterTypes: CreateProductsBatchStatement.wireParameterTypes
-                )
+                var statements = [(name: CreateProductsBatchStatement.name, sql: CreateProductsBatchStatement.sql, parameterTypes: CreateProductsBatchStatement.wireParameterTypes)]
+                if settings.deleteOutboxRowsAfterInsert {
+                    statements.append((DeleteOutboxRowsStatement.name, DeleteOutboxRowsStatement.sql, DeleteOutboxRowsStatement.wireParameterTypes))
+                }
+                return try await PipelinedWriterConnection.connect(settings, on: eventLoop, prepare: statements)
             }
             state.connecting = connecting
             return (connecting, true)

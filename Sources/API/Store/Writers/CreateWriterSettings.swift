@@ -16,6 +16,8 @@ public struct CreateWriterSettings: Sendable {
     public var connectTimeout: Duration
     /// TLS settings (with `database.ssl_mode`'s verification) or nil for a plaintext connection.
     public var tls: TLSConfiguration?
+    /// `outbox.retention` 0: each statement also deletes the events it inserted (same transaction).
+    var deleteOutboxRowsAfterInsert = false
 
     public struct RuntimeParameter: Sendable, Equatable {
         public var name: String

@@ -37,7 +37,7 @@ final class PipelinedWriterConnection: Sendable {
     /// Connects (libpq's blocking connect runs on NIO's thread pool) and prepares `statement`.
     static func connect(
         _ settings: CreateWriterSettings, on eventLoop: any EventLoop,
-        prepare statementName: String, sql: String, parameterTypes: [FrontendMessageEncoder.ArrayType]
+        prepare statements: [(name: String, sql: String, parameterTypes: [FrontendMessageEncoder.ArrayType])]
     ) async throws -> PipelinedWriterConnection {
         let connection: PipelinedWriterConnection
         if let tls = settings.tls {
@@ -46,10 +46,12 @@ final class PipelinedWriterConnection: Sendable {
         } else {
             connection = try await adoptLibPQSocket(settings, on: eventLoop)
         }
-        var parse = connection.allocator.buffer(capacity: sql.utf8.count + 64)
-        FrontendMessageEncoder.parseAndSync(statementName: statementName, sql: sql, parameterTypes: parameterTypes, into: &parse)
         do {
-            _ = try await connection.run(parse)
+            for statement in statements {
+                var parse = connection.allocator.buffer(capacity: statement.sql.utf8.count + 64)
+                FrontendMessageEncoder.parseAndSync(statementName: statement.name, sql: statement.sql, parameterTypes: statement.parameterTypes, into: &parse)
+                _ = try await connection.run(parse)
+            }
         } catch {
             connection.close()
             throw error

@@ -37,6 +37,15 @@ struct FrontendMessageEncoder {
         statementName: String, parameterCount: Int, into buffer: inout ByteBuffer,
         _ writeParameters: (inout ByteBuffer) -> Void
     ) {
+        bindExecute(statementName: statementName, parameterCount: parameterCount, into: &buffer, writeParameters)
+        sync(into: &buffer)
+    }
+
+    /// Bind + Execute without Sync: statements up to the next Sync run in one implicit transaction.
+    static func bindExecute(
+        statementName: String, parameterCount: Int, into buffer: inout ByteBuffer,
+        _ writeParameters: (inout ByteBuffer) -> Void
+    ) {
         message(UInt8(ascii: "B"), into: &buffer) { buffer in
             buffer.writeNullTerminatedString("")
             buffer.writeNullTerminatedString(statementName)
@@ -51,7 +60,6 @@ struct FrontendMessageEncoder {
             buffer.writeNullTerminatedString("")
             buffer.writeInteger(Int32(0))  // no row limit
         }
-        sync(into: &buffer)
     }
 
     static func sync(into buffer: inout ByteBuffer) {
