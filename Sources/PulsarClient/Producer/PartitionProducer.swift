@@ -53,6 +53,8 @@ final class PartitionProducer: Sendable {
 
     var producerName: String { state.withLockedValue { $0.machine.producerName ?? "" } }
     var lastSequenceID: Int64 { state.withLockedValue { $0.machine.lastSequenceIDFromBroker } }
+    /// Senders suspended for room in the pending queue (observable state for tests).
+    var waitingSenders: Int { state.withLockedValue { $0.machine.waitingSenders } }
 
     // MARK: creation
 
