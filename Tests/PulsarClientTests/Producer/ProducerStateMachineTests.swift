@@ -90,7 +90,8 @@ import Testing
             #expect(machine.reserveSlot() == .reserved)
             #expect(send(&machine, tag: tag).scheduleDrain == false)
         }
-        #expect(machine.producerCreated(lastSequenceID: -1))
+        let drain = machine.producerCreated(lastSequenceID: -1)
+        #expect(drain)
         #expect(written(&machine) == ["frame-0", "frame-1", "frame-2"])
         #expect(machine.reserveSlot() == .reserved)
         #expect(send(&machine, tag: 3).scheduleDrain)
