@@ -29,8 +29,8 @@ import Testing
     }
 
     /// PRODUCER_SUCCESS, then what goes out on the connection.
-    func created(_ machine: inout Machine, lastSequenceID: Int64 = -1) -> [String] {
-        _ = machine.producerCreated(lastSequenceID: lastSequenceID)
+    func created(_ machine: inout Machine, lastSequenceID: Int64 = -1, maxMessageSize: Int = PulsarFrameConstants.defaultMaxMessageSize) -> [String] {
+        _ = machine.producerCreated(lastSequenceID: lastSequenceID, maxMessageSize: maxMessageSize)
         return written(&machine)
     }
 
@@ -388,7 +388,7 @@ import Testing
 
     @Test func aChunkedMessageCompletesOnItsLastReceiptAndResendsOnlyUnacknowledgedChunks() {
         var machine = Machine(maxPendingMessages: 10, chunking: true, maxMessageSize: 100)
-        _ = created(&machine)
+        _ = created(&machine, maxMessageSize: 100)
         _ = machine.reserveSlot()
         let jobs = machine.send(PulsarOutgoingMessage(payload: ByteBuffer(repeating: 1, count: 300)), completion: 5, now: t0, publishTime: 0).jobs
         guard let job = jobs.first, case .single = job.content, job.chunking, job.maxMessageSize == 100 else {
@@ -403,7 +403,7 @@ import Testing
         }
         #expect(first.isEmpty)
         _ = machine.disconnected(jitter: 0)
-        #expect(created(&machine) == ["c1", "c2"])
+        #expect(created(&machine, maxMessageSize: 100) == ["c1", "c2"])
         _ = machine.receiptReceived(sequenceID: 0, messageID: messageID(2))
         guard case .resolved(let last) = machine.receiptReceived(sequenceID: 0, messageID: messageID(3)) else {
             Issue.record("expected the message to resolve on its last chunk")
@@ -512,7 +512,7 @@ import Testing
 
     @Test func aMessageThatMayNeedChunkingSendsTheOpenBatchFirst() {
         var machine = Machine(maxPendingMessages: 10, batching: BatchingOptions(maxMessages: 10), chunking: true, maxMessageSize: 100)
-        _ = created(&machine)
+        _ = created(&machine, maxMessageSize: 100)
         _ = machine.reserveSlot()
         _ = machine.send(PulsarOutgoingMessage([1]), completion: 0, now: t0, publishTime: 0)
         _ = machine.reserveSlot()
