@@ -2,6 +2,7 @@
 // the official client. Prints one JSON line.
 //
 //   pulsar-bench --url pulsar://127.0.0.1:6650 [--messages 200000] [--size 300] [--batched] [--max-pending 1000]
+//                [--batch-messages 1000] [--batch-bytes 131072]
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -13,6 +14,8 @@ struct Options {
     var size = 300
     var batched = false
     var maxPending = 1000
+    var batchMessages = 1000
+    var batchBytes = 128 * 1024
     var topic: String?
 
     init(_ arguments: [String]) {
@@ -24,6 +27,8 @@ struct Options {
             case "--size": size = iterator.next().flatMap(Int.init) ?? size
             case "--max-pending": maxPending = iterator.next().flatMap(Int.init) ?? maxPending
             case "--topic": topic = iterator.next()
+            case "--batch-messages": batchMessages = iterator.next().flatMap(Int.init) ?? batchMessages
+            case "--batch-bytes": batchBytes = iterator.next().flatMap(Int.init) ?? batchBytes
             case "--batched": batched = true
             default:
                 FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
@@ -62,7 +67,7 @@ let options = Options(CommandLine.arguments)
 let client = PulsarClient(configuration: PulsarClientConfiguration(serviceURL: options.url))
 let topic = options.topic ?? "persistent://public/default/bench-swift-\(options.batched ? "batched" : "single")-\(UInt32.random(in: 0...UInt32.max))"
 var producerOptions = ProducerOptions(maxPendingMessages: options.maxPending)
-if options.batched { producerOptions.batching = BatchingOptions(maxMessages: 1000, maxBytes: 128 * 1024, maxDelay: .milliseconds(10)) }
+if options.batched { producerOptions.batching = BatchingOptions(maxMessages: options.batchMessages, maxBytes: options.batchBytes, maxDelay: .milliseconds(10)) }
 let producer = try await client.createProducer(topic: topic, options: producerOptions)
 let payload = ByteBuffer(repeating: UInt8(ascii: "x"), count: options.size)
 let recorder = Recorder(count: options.messages)

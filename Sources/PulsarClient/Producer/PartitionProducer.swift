@@ -3,16 +3,19 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import DequeModule
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Publishes to one topic (or one partition of a partitioned topic): runs `ProducerStateMachine`
-/// under a lock, writes frames in queue order with write coalescing, and reconnects with backoff.
+/// Publishes to one topic (or one partition of a partitioned topic). The logic is
+/// `ProducerStateMachine`'s, run under a lock; this class only performs its actions: it builds
+/// frames outside the lock, writes them on the connection's event loop with write coalescing,
+/// arms timers, parks and resumes senders, and reconnects.
 final class PartitionProducer: Sendable {
     typealias Completion = @Sendable (Result<PulsarMessageID, PulsarClientError>) -> Void
-    typealias Machine = ProducerStateMachine<Completion>
+    /// A parked sender (resumed holding a slot, or with an error) or a parked `flush()`.
+    typealias Waiter = CheckedContinuation<Result<Void, PulsarClientError>, Never>
+    typealias Machine = ProducerStateMachine<Completion, Waiter>
 
     let topic: String
     let partitionIndex: Int32
@@ -26,21 +29,8 @@ final class PartitionProducer: Sendable {
 
     private struct LockedState: Sendable {
         var machine: Machine
-        var producerName: String?
         var connection: PulsarConnection?
-        var maxMessageSize = PulsarFrameConstants.defaultMaxMessageSize
-        /// Frames waiting to be written by the next drain on the connection's event loop.
-        var outbox: [ByteBuffer] = []
-        var drainScheduled = false
-        var slotWaiters: Deque<CheckedContinuation<Void, Never>> = []
-        /// Slots handed to senders that had not parked their continuation yet.
-        var unclaimedGrants = 0
-        var flushWaiters: [(target: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
-        var batch: [(sequenceID: UInt64, message: PulsarOutgoingMessage, completion: Completion)] = []
-        var batchBytes = 0
-        var batchTimer: Scheduled<Void>?
         var timeoutTask: RepeatedTask?
-        var reconnectScheduled = false
     }
 
     init(client: PulsarClient, topic: String, partitionIndex: Int32, producerID: UInt64, options: ProducerOptions) {
@@ -56,14 +46,15 @@ final class PartitionProducer: Sendable {
         self.logger = logger
         let configuration = client.configuration
         self.state = NIOLockedValueBox(LockedState(machine: Machine(
-            maxPendingMessages: options.maxPendingMessages,
-            initialBackoff: TimeAmount(configuration.initialBackoff),
-            maxBackoff: TimeAmount(configuration.maxBackoff))))
-        self.state.withLockedValue { $0.producerName = options.name }
+            maxPendingMessages: options.maxPendingMessages, batching: options.batching, chunking: options.chunking,
+            producerName: options.name,
+            initialBackoff: TimeAmount(configuration.initialBackoff), maxBackoff: TimeAmount(configuration.maxBackoff))))
     }
 
-    var producerName: String { state.withLockedValue { $0.producerName ?? "" } }
+    var producerName: String { state.withLockedValue { $0.machine.producerName ?? "" } }
     var lastSequenceID: Int64 { state.withLockedValue { $0.machine.lastSequenceIDFromBroker } }
+    /// Senders suspended for room in the pending queue (observable state for tests).
+    var waitingSenders: Int { state.withLockedValue { $0.machine.waitingSenders } }
 
     // MARK: creation
 
@@ -82,7 +73,7 @@ final class PartitionProducer: Sendable {
                     || error.serverError == .producerBusy && options.name == nil
                 let delay = Duration.milliseconds(min(100 << min(attempt, 5), 2000))
                 guard transient, ContinuousClock.now + delay < deadline else {
-                    _ = state.withLockedValue { $0.machine.closeForGood(error) }
+                    complete(state.withLockedValue { $0.machine.closeForGood(error) })
                     throw error
                 }
                 logger.debug("producer creation failed, retrying", metadata: ["error": "\(error)"])
@@ -101,7 +92,7 @@ final class PartitionProducer: Sendable {
         try checkNotClosed()
         let binding = ConnectionBinding(producer: self, connection: connection)
         try connection.registerProducer(producerID, handler: binding)
-        let (epoch, name) = state.withLockedValue { ($0.machine.nextEpoch(), $0.producerName) }
+        let (epoch, name) = state.withLockedValue { ($0.machine.nextEpoch(), $0.machine.producerName) }
         let requestID = connection.nextRequestID()
         let command = PulsarCommands.producer(
             topic: topic, producerID: producerID, requestID: requestID, producerName: name,
@@ -128,17 +119,10 @@ final class PartitionProducer: Sendable {
             try? connection.send(PulsarCommands.closeProducer(producerID: producerID, requestID: connection.nextRequestID()))
             throw error
         }
-        let drain: Bool = state.withLockedValue { state in
-            if state.producerName == nil || state.producerName == "" { state.producerName = success.producerName }
+        let drain = state.withLockedValue { state in
             state.connection = connection
-            state.maxMessageSize = connection.maxMessageSize
-            state.reconnectScheduled = false
-            let frames = state.machine.producerCreated(lastSequenceID: success.lastSequenceID)
-            // Anything in the outbox belonged to a dead connection and is part of `frames` anyway.
-            state.outbox = frames
-            guard !frames.isEmpty, !state.drainScheduled else { return false }
-            state.drainScheduled = true
-            return true
+            return state.machine.producerCreated(
+                lastSequenceID: success.lastSequenceID, producerName: success.producerName, maxMessageSize: connection.maxMessageSize)
         }
         logger.debug("producer ready", metadata: ["pulsar.producer_name": "\(success.producerName)", "epoch": "\(epoch)"])
         if drain { connection.eventLoop.execute { self.drainOutbox() } }
@@ -154,8 +138,8 @@ final class PartitionProducer: Sendable {
 
     // MARK: sending
 
-    /// Claims a slot in the pending queue, suspending while it is full (backpressure).
-    /// Must be followed by exactly one `enqueue`.
+    /// Claims a slot in the pending queue, suspending while it is full (backpressure); a
+    /// cancelled task stops waiting with `.cancelled`. Must be followed by exactly one `enqueue`.
     nonisolated(nonsending) func acquireSlot() async throws(PulsarClientError) {
         let reserve = state.withLockedValue { $0.machine.reserveSlot() }
         switch reserve {
@@ -163,190 +147,87 @@ final class PartitionProducer: Sendable {
             return
         case .failed(let error):
             throw error
-        case .mustWait:
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let granted = state.withLockedValue { state -> Bool in
-                    // A slot may have been handed over between the reservation and now.
-                    if state.unclaimedGrants > 0 {
-                        state.unclaimedGrants -= 1
-                        return true
-                    }
-                    state.slotWaiters.append(continuation)
-                    return false
+        case .mustWait(let id):
+            let result = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: Waiter) in
+                    let action = state.withLockedValue { $0.machine.parkSender(id, continuation) }
+                    if case .resume(let result) = action { continuation.resume(returning: result) }
                 }
-                if granted { continuation.resume() }
+            } onCancel: {
+                let waiter = state.withLockedValue { $0.machine.cancelWaiting(id) }
+                waiter?.resume(returning: .failure(Machine.cancelled))
             }
+            try result.get()
         }
     }
 
     /// Queues a message whose slot is already reserved; never suspends.
     func enqueue(_ message: PulsarOutgoingMessage, completion: @escaping Completion) {
         let now = NIODeadline.now()
-        let publishTime = UInt64(max(0, Self.wallClockMilliseconds()))
-        var failure: PulsarClientError?
-        var drainOn: PulsarConnection?
-        var resolution: Machine.Resolution?
-        var batchFailures: [(Completion, PulsarClientError)] = []
-        var flushOn: (any EventLoop)?
-        state.withLockedValue { state in
-            if case .closed(let error) = state.machine.state {
-                resolution = state.machine.releaseReservation()
-                failure = error
-                return
-            }
-            let sequenceID = state.machine.assignSequenceID(explicit: message.sequenceID)
-            // A message that may need chunking bypasses batching; chunks are never batched.
-            let mayChunk = options.chunking && message.payload.readableBytes > state.maxMessageSize
-            if let batching = options.batching, !mayChunk {
-                var outcome = BatchOutcome()
-                defer {
-                    drainOn = outcome.drainOn
-                    batchFailures = outcome.failed
-                    resolution = outcome.resolution
-                }
-                // A message that would overflow the open batch starts the next one, so a big
-                // message never drags small ones past the broker's size limit.
-                if !state.batch.isEmpty, state.batchBytes + message.payload.readableBytes > batching.maxBytes {
-                    outcome.absorb(closeBatch(&state, now: now, publishTime: publishTime))
-                }
-                state.batch.append((sequenceID, message, completion))
-                state.batchBytes += message.payload.readableBytes
-                if state.batch.count >= batching.maxMessages || state.batchBytes >= batching.maxBytes {
-                    outcome.absorb(closeBatch(&state, now: now, publishTime: publishTime))
-                } else if state.batch.count == 1 {
-                    if batching.maxDelay == .zero {
-                        // Close the batch on the connection's next event-loop turn: whatever is
-                        // enqueued until then rides along, a lone message leaves without delay.
-                        flushOn = state.connection?.eventLoop ?? eventLoop
-                    } else {
-                        state.batchTimer = eventLoop.scheduleTask(in: TimeAmount(batching.maxDelay)) { [weak self] in
-                            self?.flushBatch()
-                        }
-                    }
-                }
-                return
-            }
-            if mayChunk, !state.batch.isEmpty {
-                // Keep the order: what is waiting in the open batch goes out before the chunks.
-                let outcome = closeBatch(&state, now: now, publishTime: publishTime)
-                drainOn = outcome.drainOn
-                batchFailures = outcome.failed
-                resolution = outcome.resolution
-            }
-            let builder = SendFrameBuilder(producerID: producerID, producerName: state.producerName ?? "", compression: options.compression)
-            let frames: [ByteBuffer]
-            do throws(PulsarClientError) {
-                frames = try builder.frames(message, sequenceID: sequenceID, publishTime: publishTime,
-                                            maxMessageSize: state.maxMessageSize, chunking: options.chunking)
-            } catch {
-                resolution = BatchOutcome.merge(resolution, state.machine.releaseReservation())
-                failure = error
-                return
-            }
-            // Chunks are separate entries with one sequence id; only the last carries the
-            // completion and the message's slot, so the message completes on the last receipt.
-            for (index, frame) in frames.enumerated() {
-                let completions: Machine.Completions = index == frames.count - 1 ? .one(completion) : .earlierChunk
-                let entry = Machine.Entry(sequenceID: sequenceID, highestSequenceID: sequenceID, frame: frame, completions: completions, enqueuedAt: now)
-                switch state.machine.enqueue(entry) {
-                case .write(let frame):
-                    drainOn = appendToOutbox(&state, frame) ?? drainOn
-                case .queued:
-                    break
-                case .fail(let error):
-                    if index < frames.count - 1 { resolution = BatchOutcome.merge(resolution, state.machine.releaseReservation()) }
-                    failure = error
-                    return
-                }
-            }
-        }
-        if let resolution { complete(resolution) }
-        if let failure { completion(.failure(failure)) }
-        for (failedCompletion, error) in batchFailures { failedCompletion(.failure(error)) }
-        if let drainOn { drainOn.eventLoop.execute { self.drainOutbox() } }
-        if let flushOn { flushOn.execute { self.flushBatch() } }
+        let publishTime = Self.publishTime()
+        let plan = state.withLockedValue { $0.machine.send(message, completion: completion, now: now, publishTime: publishTime) }
+        run(plan)
     }
 
-    /// Turns the open batch into one SEND entry (to be completed outside the lock).
-    private func closeBatch(_ state: inout LockedState, now: NIODeadline, publishTime: UInt64) -> BatchOutcome {
-        state.batchTimer?.cancel()
-        state.batchTimer = nil
-        guard !state.batch.isEmpty else { return BatchOutcome() }
-        let items = state.batch
-        state.batch = []
-        state.batchBytes = 0
-        let builder = SendFrameBuilder(producerID: producerID, producerName: state.producerName ?? "", compression: options.compression)
-        let completions = items.map(\.completion)
-        func failAll(_ error: PulsarClientError) -> BatchOutcome {
-            var resolution = state.machine.releaseReservation()
-            for _ in 1..<items.count { resolution.resumeWaiters += state.machine.releaseReservation().resumeWaiters }
-            return BatchOutcome(failed: completions.map { ($0, error) }, resolution: resolution)
-        }
-        let frame: ByteBuffer
+    /// Performs a plan outside the lock: completions, the batch timer, then the frames.
+    private func run(_ plan: Machine.Plan) {
+        if let (completion, error) = plan.refused { completion(.failure(error)) }
+        complete(plan.resolution)
+        if let timer = plan.timer { arm(timer) }
+        for job in plan.jobs { build(job) }
+    }
+
+    /// Serializes (and compresses) outside the lock; the machine puts the frames in queue order.
+    private func build(_ job: FrameJob) {
+        let result: Result<[ByteBuffer], PulsarClientError>
         do throws(PulsarClientError) {
-            frame = try builder.batch(items.map { ($0.sequenceID, $0.message) }, publishTime: publishTime)
+            result = .success(try job.build(producerID: producerID, compression: options.compression))
         } catch {
-            return failAll(error)
+            result = .failure(error)
         }
-        guard frame.readableBytes <= state.maxMessageSize else {
-            return failAll(PulsarClientError(
-                code: .messageTooLarge,
-                message: "batch of \(items.count) message(s), \(frame.readableBytes) bytes, exceeds the broker limit of \(state.maxMessageSize)"))
+        let (action, connection) = state.withLockedValue { state in
+            (state.machine.framesBuilt(entryID: job.entryID, result), state.connection)
         }
-        let entry = Machine.Entry(
-            sequenceID: items[0].sequenceID, highestSequenceID: items[items.count - 1].sequenceID,
-            frame: frame, completions: .many(completions), enqueuedAt: now)
-        switch state.machine.enqueue(entry) {
-        case .write(let frame):
-            return BatchOutcome(drainOn: appendToOutbox(&state, frame))
-        case .queued:
-            return BatchOutcome()
-        case .fail(let error):
-            return BatchOutcome(failed: completions.map { ($0, error) })
+        complete(action.resolution)
+        if action.scheduleDrain { scheduleDrain(on: connection) }
+    }
+
+    private func arm(_ timer: ProducerBatch<Completion>.CloseTimer) {
+        switch timer {
+        case .after(let delay, let generation):
+            eventLoop.scheduleTask(in: TimeAmount(delay)) { [weak self] in self?.batchTimerFired(generation) }
+        case .nextTick(let generation):
+            // On the connection's loop: what is enqueued until its next turn rides along.
+            let loop = state.withLockedValue { $0.connection?.eventLoop } ?? eventLoop
+            loop.execute { [weak self] in self?.batchTimerFired(generation) }
         }
     }
 
-    private func flushBatch() {
-        let outcome = state.withLockedValue { state in
-            closeBatch(&state, now: .now(), publishTime: UInt64(max(0, Self.wallClockMilliseconds())))
-        }
-        finish(outcome)
+    private func batchTimerFired(_ generation: UInt64) {
+        let now = NIODeadline.now()
+        let publishTime = Self.publishTime()
+        run(state.withLockedValue { $0.machine.batchTimerFired(generation: generation, now: now, publishTime: publishTime) })
     }
 
-    private func finish(_ outcome: BatchOutcome) {
-        if let resolution = outcome.resolution { complete(resolution) }
-        for (completion, error) in outcome.failed { completion(.failure(error)) }
-        guard let drainOn = outcome.drainOn else { return }
-        // Already on the connection's loop (a batch closed by the tick flush): write now, no extra hop.
-        if drainOn.eventLoop.inEventLoop {
-            drainOutbox()
-        } else {
-            drainOn.eventLoop.execute { self.drainOutbox() }
+    /// A drain on the connection's next loop turn: everything queued until then goes out in one flush.
+    private func scheduleDrain(on connection: PulsarConnection?) {
+        guard let connection else {
+            _ = state.withLockedValue { $0.machine.takeOutbox() }
+            return
         }
-    }
-
-    /// Appends under the lock so the outbox order is the queue order; returns the connection
-    /// whose event loop must run a drain (only for the first frame since the last drain).
-    private func appendToOutbox(_ state: inout LockedState, _ frame: ByteBuffer) -> PulsarConnection? {
-        state.outbox.append(frame)
-        guard !state.drainScheduled, let connection = state.connection else { return nil }
-        state.drainScheduled = true
-        return connection
+        connection.eventLoop.execute { self.drainOutbox() }
     }
 
     /// Writes everything queued since the last drain with a single flush. Runs on the current
     /// connection's event loop (hopping there first if needed) so frames can never be reordered.
     private func drainOutbox() {
-        var frames: [ByteBuffer] = []
-        let (connection, hop) = state.withLockedValue { state -> (PulsarConnection?, Bool) in
+        let (connection, frames, hop) = state.withLockedValue { state -> (PulsarConnection?, [ByteBuffer], Bool) in
             guard let connection = state.connection else {
-                state.drainScheduled = false
-                return (nil, false)
+                _ = state.machine.takeOutbox()
+                return (nil, [], false)
             }
-            guard connection.eventLoop.inEventLoop else { return (connection, true) }
-            state.drainScheduled = false
-            swap(&frames, &state.outbox)
-            return (connection, false)
+            guard connection.eventLoop.inEventLoop else { return (connection, [], true) }
+            return (connection, state.machine.takeOutbox(), false)
         }
         guard let connection else { return }
         if hop {
@@ -358,17 +239,12 @@ final class PartitionProducer: Sendable {
 
     // MARK: flush and close
 
+    /// Sends the open batch and waits until every message queued so far got its receipt or failed.
     func flush() async {
-        let outcome = state.withLockedValue { closeBatch(&$0, now: .now(), publishTime: UInt64(max(0, Self.wallClockMilliseconds()))) }
-        finish(outcome)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = state.withLockedValue { state -> Bool in
-                let target = state.machine.enqueuedTotal
-                if state.machine.resolvedTotal >= target { return true }
-                state.flushWaiters.append((target, continuation))
-                return false
-            }
-            if done { continuation.resume() }
+        let now = NIODeadline.now()
+        let publishTime = Self.publishTime()
+        _ = await withCheckedContinuation { (continuation: Waiter) in
+            run(state.withLockedValue { $0.machine.flushRequested(continuation, now: now, publishTime: publishTime) })
         }
     }
 
@@ -391,17 +267,16 @@ final class PartitionProducer: Sendable {
         } else {
             await flush()
         }
-        let (connection, resolution, timers) = state.withLockedValue { state in
+        let (connection, resolution, timeoutTask) = state.withLockedValue { state in
             let resolution = state.machine.closeForGood(PulsarClientError(code: .producerClosed, message: "the producer is closed"))
             let connection = state.connection
             state.connection = nil
-            let timers = (state.timeoutTask, state.batchTimer)
+            let timeoutTask = state.timeoutTask
             state.timeoutTask = nil
-            state.batchTimer = nil
-            return (connection, resolution, timers)
+            return (connection, resolution, timeoutTask)
         }
-        timers.0?.cancel()
-        timers.1?.cancel()
+        // A batch timer still armed finds its generation gone and does nothing.
+        timeoutTask?.cancel()
         complete(resolution)
         guard let connection, connection.isActive else { return }
         connection.unregisterProducer(producerID)
@@ -450,7 +325,6 @@ final class PartitionProducer: Sendable {
         let action = state.withLockedValue { state -> Machine.DisconnectAction? in
             guard state.connection === connection else { return nil }
             state.connection = nil
-            state.outbox = []
             return state.machine.disconnected(jitter: Double.random(in: 0...1))
         }
         switch action {
@@ -464,13 +338,8 @@ final class PartitionProducer: Sendable {
         }
     }
 
+    /// The machine decided to reconnect (it schedules one at a time).
     private func scheduleReconnect(after delay: TimeAmount, assignedBrokerURL: String?) {
-        let shouldStart = state.withLockedValue { state -> Bool in
-            guard !state.reconnectScheduled else { return false }
-            state.reconnectScheduled = true
-            return true
-        }
-        guard shouldStart else { return }
         eventLoop.scheduleTask(in: delay) {
             Task { await self.reconnect(assignedBrokerURL: assignedBrokerURL) }
         }
@@ -480,10 +349,7 @@ final class PartitionProducer: Sendable {
         do {
             try await establish(assignedBrokerURL: assignedBrokerURL)
         } catch {
-            let action = state.withLockedValue { state -> Machine.CreationFailureAction in
-                state.reconnectScheduled = false
-                return state.machine.creationFailed(error, jitter: Double.random(in: 0...1))
-            }
+            let action = state.withLockedValue { $0.machine.creationFailed(error, jitter: Double.random(in: 0...1)) }
             switch action {
             case .retry(let delay, let failPending):
                 logger.info("producer re-creation failed, retrying", metadata: ["error": "\(error)", "delay_ms": "\(delay.nanoseconds / 1_000_000)"])
@@ -516,30 +382,9 @@ final class PartitionProducer: Sendable {
 
     /// Runs completions and resumes senders / flushers, outside the lock.
     private func complete(_ resolution: Machine.Resolution) {
-        let (waiters, flushers) = state.withLockedValue { state -> ([CheckedContinuation<Void, Never>], [CheckedContinuation<Void, Never>]) in
-            var waiters: [CheckedContinuation<Void, Never>] = []
-            for _ in 0..<resolution.resumeWaiters {
-                if let waiter = state.slotWaiters.popFirst() {
-                    waiters.append(waiter)
-                } else {
-                    state.unclaimedGrants += 1
-                }
-            }
-            var flushers: [CheckedContinuation<Void, Never>] = []
-            if !state.flushWaiters.isEmpty {
-                let resolved = state.machine.resolvedTotal
-                state.flushWaiters.removeAll { waiter in
-                    guard waiter.target <= resolved else { return false }
-                    flushers.append(waiter.continuation)
-                    return true
-                }
-            }
-            return (waiters, flushers)
-        }
+        guard !resolution.isEmpty else { return }
         for (entry, data) in resolution.succeeded {
             switch entry.completions {
-            case .earlierChunk:
-                break
             case .one(let completion):
                 completion(.success(PulsarMessageID(ledgerID: data.ledgerID, entryID: data.entryID, partition: partitionIndex, batchIndex: -1)))
             case .many(let completions):
@@ -551,14 +396,14 @@ final class PartitionProducer: Sendable {
         for (entry, error) in resolution.failed {
             for completion in entry.completions.all { completion(.failure(error)) }
         }
-        for waiter in waiters { waiter.resume() }
-        for flusher in flushers { flusher.resume() }
+        for sender in resolution.resumeSenders { sender.resume(returning: .success(())) }
+        for flusher in resolution.resumeFlushers { flusher.resume(returning: .success(())) }
     }
 
-    private static func wallClockMilliseconds() -> Int64 {
+    private static func publishTime() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+        return UInt64(max(0, Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000))
     }
 }
 

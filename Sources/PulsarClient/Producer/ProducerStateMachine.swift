@@ -1,170 +1,112 @@
 import DequeModule
 import NIOCore
 
-/// The producer's protocol logic as a pure value: the pending queue of sent-but-unacknowledged
-/// frames, sequence ids, receipts, send timeouts, reconnect decisions and backpressure accounting.
+/// The producer's protocol logic as a pure value: the open batch, the pending queue of SENDs and
+/// the order they are written in, sequence ids, receipts, send timeouts, backpressure with its
+/// waiting (and cancellable) senders, flush waiters and the reconnect decisions.
 ///
-/// `Completion` is whatever the owner wants back when an entry resolves (callbacks in production,
-/// plain values in tests). Time is passed in, never read.
-struct ProducerStateMachine<Completion> {
-    /// One SEND frame: a single message or a whole batch, kept serialized for resending unchanged.
-    struct Entry {
-        var sequenceID: UInt64
-        var highestSequenceID: UInt64
-        var frame: ByteBuffer
-        var completions: Completions
-        var enqueuedAt: NIODeadline
-
-        var messageCount: Int { completions.count }
-    }
-
-    /// Avoids an array allocation for the common one-message entry.
-    enum Completions {
-        case one(Completion)
-        case many([Completion])
-        /// A chunk before the last of a chunked message: its receipt completes nothing and it
-        /// holds no slot (the message's completion and slot sit on its last chunk).
-        case earlierChunk
-
-        var count: Int {
-            switch self {
-            case .earlierChunk: return 0
-            case .one: return 1
-            case .many(let list): return list.count
-            }
-        }
-
-        var all: [Completion] {
-            switch self {
-            case .earlierChunk: return []
-            case .one(let completion): return [completion]
-            case .many(let list): return list
-            }
-        }
-    }
-
-    enum State {
-        /// Waiting for PRODUCER_SUCCESS (first creation or after a disconnect). Sends are queued.
-        case connecting
-        case ready
-        /// `close()` called: no new sends, pending ones still complete.
-        case closing
-        case closed(PulsarClientError)
-    }
-
-    enum ReserveResult: Equatable {
-        case reserved
-        /// The queue is full: wait until `resumeWaiters` hands over a slot.
-        case mustWait
-        case failed(PulsarClientError)
-    }
-
-    enum EnqueueAction {
-        /// Ready: write this frame now (after any frame written before it).
-        case write(ByteBuffer)
-        /// Not connected: the frame waits in the queue and goes out on reconnect.
-        case queued
-        case fail(PulsarClientError)
-    }
-
-    /// Entries resolved by one event, plus the slots they freed for waiting senders.
-    struct Resolution {
-        var succeeded: [(Entry, Pulsar_Proto_MessageIdData)] = []
-        var failed: [(Entry, PulsarClientError)] = []
-        /// Number of suspended senders that now own a reserved slot and must be resumed.
-        var resumeWaiters = 0
-        /// Total entries ever resolved: flush waiters whose target is <= this are done.
-        var resolvedTotal: UInt64 = 0
-
-        var isEmpty: Bool { succeeded.isEmpty && failed.isEmpty && resumeWaiters == 0 }
-    }
-
-    enum ReceiptAction {
-        case resolved(Resolution)
-        /// Receipt for a sequence id already resolved (or duplicate): ignore it.
-        case ignoreStale
-        /// A receipt skipped the head of the queue: close the connection so everything is resent.
-        case closeConnection(PulsarClientError)
-    }
-
-    enum DisconnectAction {
-        case reconnect(after: TimeAmount)
-        /// Closed for good; everything pending failed.
-        case closed(Resolution)
-        case none
-    }
-
-    enum SendErrorAction {
-        case closeConnection(PulsarClientError)
-        /// The topic will never accept this producer again: drop it.
-        case closeProducer(Resolution)
-    }
-
-    enum CreationFailureAction {
-        case retry(after: TimeAmount, failPending: Resolution)
-        case closed(Resolution)
-    }
-
+/// `Completion` is what the owner wants back when a message resolves and `Waiter` what it parks
+/// (callbacks and continuations in production, plain values in tests). Time is passed in, never
+/// read. Frames are built by the owner outside its lock (`FrameJob`) and handed back; the machine
+/// writes them strictly in queue order.
+struct ProducerStateMachine<Completion, Waiter> {
     private(set) var state: State = .connecting
     private(set) var entries: Deque<Entry> = []
     let maxPendingMessages: Int
     let initialBackoff: TimeAmount
     let maxBackoff: TimeAmount
+    let chunking: Bool
+    private(set) var batch: ProducerBatch<Completion>?
+    private var senders = ProducerSlotQueue<Waiter>()
+    private var flushWaiters: [(target: UInt64, waiter: Waiter)] = []
+    /// The configured name, or the broker's once it gave one.
+    private(set) var producerName: String?
+    private(set) var maxMessageSize: Int
 
-    /// Messages in the queue + in an open batch + slots reserved by senders about to enqueue.
+    /// Messages in the queue + in the open batch + slots reserved by senders about to send.
     private(set) var occupiedSlots = 0
-    private(set) var waitingSenders = 0
     private(set) var nextSequenceID: UInt64 = 0
     /// last_sequence_id from the first PRODUCER_SUCCESS; -1 before / when the broker has none.
     private(set) var lastSequenceIDFromBroker: Int64 = -1
     private(set) var hasBeenCreated = false
     private(set) var epoch: UInt64 = 0
     private(set) var reconnectAttempts = 0
+    private(set) var reconnectScheduled = false
     private(set) var enqueuedTotal: UInt64 = 0
     private(set) var resolvedTotal: UInt64 = 0
+    private var nextEntryID: UInt64 = 0
+    /// Registered on a connection that answered PRODUCER_SUCCESS.
+    private(set) var isConnected = false
+    /// `entries[0..<sentCount]` were handed to the current connection.
+    private(set) var sentCount = 0
+    /// Frames for the next drain, in queue order.
+    private var outbox: [ByteBuffer] = []
+    private(set) var drainScheduled = false
 
-    init(maxPendingMessages: Int, initialBackoff: TimeAmount = .milliseconds(100), maxBackoff: TimeAmount = .seconds(30)) {
+    init(
+        maxPendingMessages: Int, batching: BatchingOptions? = nil, chunking: Bool = false, producerName: String? = nil,
+        maxMessageSize: Int = PulsarFrameConstants.defaultMaxMessageSize,
+        initialBackoff: TimeAmount = .milliseconds(100), maxBackoff: TimeAmount = .seconds(30)
+    ) {
         self.maxPendingMessages = max(1, maxPendingMessages)
+        self.batch = batching.map { ProducerBatch(limits: $0) }
+        self.chunking = chunking
+        self.producerName = producerName
+        self.maxMessageSize = maxMessageSize
         self.initialBackoff = initialBackoff
         self.maxBackoff = maxBackoff
     }
 
     var pendingCount: Int { entries.count }
+    var waitingSenders: Int { senders.count }
     var isReady: Bool { if case .ready = state { return true } else { return false } }
 
-    // MARK: sending
+    // MARK: backpressure
 
-    /// Claims room for one message before it is built. Every `.reserved` must be followed by
-    /// exactly one `enqueue` / `addedToBatch` or `releaseReservation`.
+    /// Claims room for one message. Every `.reserved` (and every granted wait) must be followed by
+    /// exactly one `send` or `releaseReservation`.
     mutating func reserveSlot() -> ReserveResult {
         switch state {
         case .closed(let error): return .failed(error)
         case .closing: return .failed(PulsarClientError(code: .producerClosed, message: "the producer is closing"))
         case .connecting, .ready:
-            if occupiedSlots < maxPendingMessages && waitingSenders == 0 {
+            if occupiedSlots < maxPendingMessages && senders.count == 0 {
                 occupiedSlots += 1
                 return .reserved
             }
-            waitingSenders += 1
-            return .mustWait
+            return .mustWait(senders.register())
         }
     }
 
-    /// A waiting sender gave up (cancelled) before receiving a slot.
-    mutating func cancelWaiting() {
-        waitingSenders = max(0, waitingSenders - 1)
+    /// Second step of a `.mustWait`: the sender's continuation.
+    mutating func parkSender(_ id: ProducerSlotQueue<Waiter>.WaiterID, _ waiter: Waiter) -> ParkAction {
+        switch senders.park(id, waiter) {
+        case .parked: return .parked
+        case .resumeNow(granted: true): return .resume(.success(()))
+        case .resumeNow(granted: false): return .resume(.failure(Self.cancelled))
+        }
+    }
+
+    /// A waiting sender's task was cancelled: returns its continuation to resume with
+    /// `cancelled` when it was parked. A sender already holding a slot goes on and sends.
+    mutating func cancelWaiting(_ id: ProducerSlotQueue<Waiter>.WaiterID) -> Waiter? {
+        senders.cancel(id)
+    }
+
+    static var cancelled: PulsarClientError {
+        PulsarClientError(code: .cancelled, message: "cancelled while waiting for room in the pending queue")
     }
 
     /// A reserved slot was not used (e.g. the message failed validation).
     mutating func releaseReservation() -> Resolution {
         occupiedSlots -= 1
-        var resolution = Resolution(resolvedTotal: resolvedTotal)
-        resolution.resumeWaiters = handOverSlots()
+        var resolution = Resolution()
+        finish(&resolution)
         return resolution
     }
 
-    /// Picks the sequence id for the next entry: the explicit one, or the generator's next value.
-    /// The generator never goes backwards, so mixing explicit and automatic ids stays monotonic.
+    /// Picks the sequence id for the next message: the explicit one, or the generator's next
+    /// value. The generator never goes backwards, so mixing explicit and automatic ids stays monotonic.
     mutating func assignSequenceID(explicit: Int64?) -> UInt64 {
         if let explicit, explicit >= 0 {
             let id = UInt64(explicit)
@@ -175,34 +117,104 @@ struct ProducerStateMachine<Completion> {
         return nextSequenceID
     }
 
-    /// Appends a serialized SEND (its messages' slots were reserved earlier).
-    mutating func enqueue(_ entry: Entry) -> EnqueueAction {
-        switch state {
-        case .closed(let error):
-            occupiedSlots -= entry.messageCount
-            return .fail(error)
-        case .connecting, .ready, .closing:
-            entries.append(entry)
-            enqueuedTotal += 1
-            if case .ready = state { return .write(entry.frame) }
-            return .queued
+    // MARK: sending
+
+    /// A message whose slot is reserved: it joins the open batch, or becomes an entry of its own
+    /// (no batching, or a message that may need chunking: chunks are never batched).
+    mutating func send(_ message: PulsarOutgoingMessage, completion: Completion, now: NIODeadline, publishTime: UInt64) -> Plan {
+        var plan = Plan()
+        if case .closed(let error) = state {
+            plan.resolution = releaseReservation()
+            plan.refused = (completion, error)
+            return plan
         }
+        let sequenceID = assignSequenceID(explicit: message.sequenceID)
+        let mayChunk = chunking && message.payload.readableBytes > maxMessageSize
+        if !mayChunk, let added = batch?.add(.init(sequenceID: sequenceID, message: message, completion: completion)) {
+            for items in added.closed { plan.jobs.append(enqueueBatch(items, now: now, publishTime: publishTime)) }
+            plan.timer = added.timer
+            return plan
+        }
+        // Keep the order: what waits in the open batch goes out before this message.
+        if let open = batch?.close() { plan.jobs.append(enqueueBatch(open, now: now, publishTime: publishTime)) }
+        plan.jobs.append(enqueue(
+            sequenceID: sequenceID, highestSequenceID: sequenceID, completions: .one(completion),
+            content: .single(sequenceID: sequenceID, message: message), now: now, publishTime: publishTime))
+        return plan
+    }
+
+    /// The delay of the batch armed at `generation` ran out.
+    mutating func batchTimerFired(generation: UInt64, now: NIODeadline, publishTime: UInt64) -> Plan {
+        var plan = Plan()
+        if let items = batch?.timerFired(generation: generation) {
+            plan.jobs.append(enqueueBatch(items, now: now, publishTime: publishTime))
+        }
+        return plan
+    }
+
+    /// Closes the open batch and parks `waiter` until every entry queued so far resolved.
+    mutating func flushRequested(_ waiter: Waiter, now: NIODeadline, publishTime: UInt64) -> Plan {
+        var plan = Plan()
+        if let items = batch?.close() { plan.jobs.append(enqueueBatch(items, now: now, publishTime: publishTime)) }
+        if resolvedTotal >= enqueuedTotal {
+            plan.resolution.resumeFlushers.append(waiter)
+        } else {
+            flushWaiters.append((enqueuedTotal, waiter))
+        }
+        return plan
+    }
+
+    /// The frames of entry `entryID` (or why they could not be built). Queues every entry that is
+    /// now next in line for the connection.
+    mutating func framesBuilt(entryID: UInt64, _ result: Result<[ByteBuffer], PulsarClientError>) -> WriteAction {
+        var action = WriteAction()
+        // Searched from the back: the entry being built is almost always among the newest. Gone
+        // when it failed meanwhile (timeout, close): its completions ran already.
+        guard let index = entries.lastIndex(where: { $0.id == entryID }) else { return action }
+        switch result {
+        case .success(let frames):
+            entries[index].frames = frames
+            entries[index].isBuilt = true
+            entries[index].receiptsLeft = frames.count
+        case .failure(let error):
+            // Not built means not sent: nothing on the wire refers to it.
+            let entry = entries.remove(at: index)
+            occupiedSlots -= entry.messageCount
+            resolvedTotal += 1
+            action.resolution.failed.append((entry, error))
+            finish(&action.resolution)
+        }
+        action.scheduleDrain = advance()
+        return action
+    }
+
+    /// Frames for the connection, in order (run on its event loop).
+    mutating func takeOutbox() -> [ByteBuffer] {
+        drainScheduled = false
+        var frames: [ByteBuffer] = []
+        swap(&frames, &outbox)
+        return frames
     }
 
     // MARK: broker events
 
     mutating func receiptReceived(sequenceID: UInt64, messageID: Pulsar_Proto_MessageIdData) -> ReceiptAction {
-        guard let head = entries.first else { return .ignoreStale }
+        guard sentCount > 0, let head = entries.first else { return .ignoreStale }
         if sequenceID < head.sequenceID { return .ignoreStale }
         if sequenceID > head.sequenceID {
             return .closeConnection(PulsarClientError(code: .protocolError,
                 message: "receipt for sequence id \(sequenceID) while \(head.sequenceID) is the oldest pending: resending"))
         }
+        entries[0].receiptsLeft -= 1
+        // An earlier chunk of a chunked message: the message completes on its last receipt.
+        guard entries[0].receiptsLeft <= 0 else { return .resolved(Resolution()) }
         let entry = entries.removeFirst()
-        var resolution = resolve(count: 1)
-        resolution.succeeded.append((entry, messageID))
+        sentCount -= 1
         occupiedSlots -= entry.messageCount
-        resolution.resumeWaiters = handOverSlots()
+        resolvedTotal += 1
+        var resolution = Resolution()
+        resolution.succeeded.append((entry, messageID))
+        finish(&resolution)
         return .resolved(resolution)
     }
 
@@ -219,39 +231,20 @@ struct ProducerStateMachine<Completion> {
     /// Fails entries from the head whose send timeout expired (entries behind them stay: a later
     /// one cannot be older than the head).
     mutating func checkTimeouts(now: NIODeadline, sendTimeout: TimeAmount) -> Resolution {
-        var resolution = Resolution(resolvedTotal: resolvedTotal)
+        var resolution = Resolution()
         guard sendTimeout.nanoseconds > 0 else { return resolution }
         while let head = entries.first, head.enqueuedAt + sendTimeout <= now {
             let entry = entries.removeFirst()
+            sentCount = max(0, sentCount - 1)
             occupiedSlots -= entry.messageCount
             resolvedTotal += 1
             resolution.failed.append((entry, .timeout("no receipt for sequence id \(entry.sequenceID) within the send timeout")))
         }
-        resolution.resolvedTotal = resolvedTotal
-        resolution.resumeWaiters = handOverSlots()
+        if !resolution.failed.isEmpty { finish(&resolution) }
         return resolution
     }
 
     // MARK: connection lifecycle
-
-    /// PRODUCER_SUCCESS: go ready and return every pending frame, oldest first, to be written
-    /// unchanged before anything new.
-    mutating func producerCreated(lastSequenceID: Int64) -> [ByteBuffer] {
-        if !hasBeenCreated {
-            hasBeenCreated = true
-            lastSequenceIDFromBroker = lastSequenceID
-            if lastSequenceID >= 0 {
-                nextSequenceID = max(nextSequenceID, UInt64(lastSequenceID) + 1)
-            }
-        }
-        reconnectAttempts = 0
-        switch state {
-        case .closed: return []
-        case .closing: break  // keep draining
-        case .connecting, .ready: state = .ready
-        }
-        return entries.map(\.frame)
-    }
 
     /// Epoch for the next PRODUCER command: 0 the first time, +1 for every re-creation.
     mutating func nextEpoch() -> UInt64 {
@@ -259,8 +252,37 @@ struct ProducerStateMachine<Completion> {
         return epoch
     }
 
+    /// PRODUCER_SUCCESS: go ready and queue every pending frame, oldest first and unchanged,
+    /// before anything new. Returns whether a drain must be scheduled.
+    mutating func producerCreated(lastSequenceID: Int64, producerName brokerName: String = "",
+                                  maxMessageSize: Int = PulsarFrameConstants.defaultMaxMessageSize) -> Bool {
+        if !hasBeenCreated {
+            hasBeenCreated = true
+            lastSequenceIDFromBroker = lastSequenceID
+            if lastSequenceID >= 0 {
+                nextSequenceID = max(nextSequenceID, UInt64(lastSequenceID) + 1)
+            }
+        }
+        if producerName == nil || producerName == "" { producerName = brokerName }
+        self.maxMessageSize = maxMessageSize
+        reconnectAttempts = 0
+        reconnectScheduled = false
+        switch state {
+        case .closed: return false
+        case .closing: break  // keep draining
+        case .connecting, .ready: state = .ready
+        }
+        isConnected = true
+        sentCount = 0
+        outbox = []
+        return advance()
+    }
+
     /// The connection dropped or the broker sent CLOSE_PRODUCER.
     mutating func disconnected(jitter: Double) -> DisconnectAction {
+        isConnected = false
+        sentCount = 0
+        outbox = []
         switch state {
         case .closed:
             return .none
@@ -268,24 +290,29 @@ struct ProducerStateMachine<Completion> {
             return .closed(closeForGood(PulsarClientError(code: .producerClosed, message: "producer closed")))
         case .connecting, .ready, .closing:
             if case .ready = state { state = .connecting }
+            guard !reconnectScheduled else { return .none }
+            reconnectScheduled = true
             return .reconnect(after: nextBackoff(jitter: jitter))
         }
     }
 
     /// PRODUCER answered with ERROR (or failed to reach a broker) during a re-creation.
     mutating func creationFailed(_ error: PulsarClientError, jitter: Double) -> CreationFailureAction {
-        if case .closed = state { return .closed(Resolution(resolvedTotal: resolvedTotal)) }
+        reconnectScheduled = false
+        if case .closed = state { return .closed(Resolution()) }
         switch error.serverError {
         case .topicNotFound?, .topicTerminatedError?, .producerFenced?, .notAllowedError?:
             return .closed(closeForGood(error))
         case .producerBlockedQuotaExceededException?:
             // The backlog quota rejects producers: fail what waits, keep trying to come back.
+            reconnectScheduled = true
             return .retry(after: nextBackoff(jitter: jitter), failPending: failAll(error))
         default:
             if error.code == .producerFenced || error.code == .topicTerminated || error.code == .topicNotFound {
                 return .closed(closeForGood(error))
             }
-            return .retry(after: nextBackoff(jitter: jitter), failPending: Resolution(resolvedTotal: resolvedTotal))
+            reconnectScheduled = true
+            return .retry(after: nextBackoff(jitter: jitter), failPending: Resolution())
         }
     }
 
@@ -295,11 +322,11 @@ struct ProducerStateMachine<Completion> {
         case .closed: return true
         case .closing, .connecting, .ready:
             state = .closing
-            return entries.isEmpty
+            return entries.isEmpty && (batch?.isEmpty ?? true)
         }
     }
 
-    /// Final state: fail everything pending, and tell waiting senders to give up.
+    /// Final state: fail everything pending (and the open batch), and wake waiting senders.
     mutating func closeForGood(_ error: PulsarClientError) -> Resolution {
         if case .closed = state {} else { state = .closed(error) }
         return failAll(error)
@@ -307,39 +334,92 @@ struct ProducerStateMachine<Completion> {
 
     // MARK: internals
 
+    private mutating func enqueueBatch(_ items: [ProducerBatch<Completion>.Item], now: NIODeadline, publishTime: UInt64) -> FrameJob {
+        enqueue(
+            sequenceID: items[0].sequenceID, highestSequenceID: items[items.count - 1].sequenceID,
+            completions: .many(items.map(\.completion)),
+            content: .batch(items.map { ($0.sequenceID, $0.message) }), now: now, publishTime: publishTime)
+    }
+
+    private mutating func enqueue(
+        sequenceID: UInt64, highestSequenceID: UInt64, completions: Completions, content: FrameJob.Content,
+        now: NIODeadline, publishTime: UInt64
+    ) -> FrameJob {
+        let id = nextEntryID
+        nextEntryID &+= 1
+        entries.append(Entry(id: id, sequenceID: sequenceID, highestSequenceID: highestSequenceID, completions: completions, enqueuedAt: now))
+        enqueuedTotal += 1
+        return FrameJob(entryID: id, content: content, publishTime: publishTime, producerName: producerName ?? "",
+                        maxMessageSize: maxMessageSize, chunking: chunking)
+    }
+
+    /// Moves every built entry that is next in line into the outbox; true when the owner must
+    /// schedule a drain (the first frames since the last one).
+    private mutating func advance() -> Bool {
+        guard isConnected else { return false }
+        if case .closed = state { return false }
+        while sentCount < entries.count, entries[sentCount].isBuilt {
+            let entry = entries[sentCount]
+            outbox.append(contentsOf: entry.frames.suffix(max(0, entry.receiptsLeft)))
+            sentCount += 1
+        }
+        guard !outbox.isEmpty, !drainScheduled else { return false }
+        drainScheduled = true
+        return true
+    }
+
     private mutating func failAll(_ error: PulsarClientError) -> Resolution {
         var resolution = Resolution()
+        if let items = batch?.close() {
+            occupiedSlots -= items.count
+            let entry = Entry(id: nextEntryID, sequenceID: items[0].sequenceID, highestSequenceID: items[items.count - 1].sequenceID,
+                              completions: .many(items.map(\.completion)), enqueuedAt: .distantPast)
+            resolution.failed.append((entry, error))
+        }
         while let entry = entries.popFirst() {
             occupiedSlots -= entry.messageCount
             resolvedTotal += 1
             resolution.failed.append((entry, error))
         }
-        resolution.resolvedTotal = resolvedTotal
+        sentCount = 0
+        outbox = []
         if case .closed = state {
-            // Waiters are woken holding a slot; their enqueue then fails and releases it.
-            resolution.resumeWaiters = waitingSenders
-            occupiedSlots += waitingSenders
-            waitingSenders = 0
+            // Waiters are woken holding a slot; their send then fails and releases it.
+            let waiting = senders.count
+            occupiedSlots += waiting
+            resolution.resumeSenders = senders.grant(waiting)
+            resolution.resumeFlushers = takeFlushers()
         } else {
-            resolution.resumeWaiters = handOverSlots()
+            finish(&resolution)
         }
         return resolution
     }
 
-    private mutating func resolve(count: Int) -> Resolution {
-        resolvedTotal += UInt64(count)
-        return Resolution(resolvedTotal: resolvedTotal)
+    /// Adds the senders and flushers an event released.
+    private mutating func finish(_ resolution: inout Resolution) {
+        resolution.resumeSenders += handOverSlots()
+        resolution.resumeFlushers += takeFlushers()
+    }
+
+    private mutating func takeFlushers() -> [Waiter] {
+        guard !flushWaiters.isEmpty else { return [] }
+        var done: [Waiter] = []
+        flushWaiters.removeAll { waiter in
+            guard waiter.target <= resolvedTotal else { return false }
+            done.append(waiter.waiter)
+            return true
+        }
+        return done
     }
 
     /// Gives freed slots to waiting senders, oldest first. Waits until a tenth of the queue is
     /// free, so a saturated sender wakes up once per burst rather than once per receipt.
-    private mutating func handOverSlots() -> Int {
+    private mutating func handOverSlots() -> [Waiter] {
         let free = maxPendingMessages - occupiedSlots
-        guard waitingSenders > 0, free >= max(1, maxPendingMessages / 10) else { return 0 }
-        let handed = max(0, min(free, waitingSenders))
-        waitingSenders -= handed
+        guard senders.count > 0, free >= max(1, maxPendingMessages / 10) else { return [] }
+        let handed = min(free, senders.count)
         occupiedSlots += handed
-        return handed
+        return senders.grant(handed)
     }
 
     private mutating func nextBackoff(jitter: Double) -> TimeAmount {
@@ -357,8 +437,4 @@ struct ProducerStateMachine<Completion> {
         return value
     }
 }
-
-extension ProducerStateMachine: Sendable where Completion: Sendable {}
-extension ProducerStateMachine.Entry: Sendable where Completion: Sendable {}
-extension ProducerStateMachine.Completions: Sendable where Completion: Sendable {}
-extension ProducerStateMachine.State: Sendable {}
+extension ProducerStateMachine: Sendable where Completion: Sendable, Waiter: Sendable {}

@@ -3,10 +3,10 @@ import NIOCore
 import Testing
 @testable import PulsarClient
 
-/// A chunked message in the producer's pending queue: one entry per chunk, one sequence id, the
-/// completion and the slot on the last chunk.
+/// A chunked message in the producer's pending queue: one entry with a frame per chunk, one
+/// sequence id, one slot, completed on the last chunk's receipt.
 @Suite struct ProducerChunkingTests {
-    typealias Machine = ProducerStateMachine<Int>
+    typealias Machine = ProducerStateMachine<Int, Int>
     let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
     func messageID(_ entry: UInt64) -> Pulsar_Proto_MessageIdData {
@@ -16,30 +16,38 @@ import Testing
         return id
     }
 
-    /// Enqueues a message of `chunks` chunks the way PartitionProducer does.
-    func enqueueChunked(_ machine: inout Machine, tag: Int, chunks: Int, at time: NIODeadline? = nil) -> UInt64 {
+    func readyMachine(max: Int = 10) -> Machine {
+        var machine = Machine(maxPendingMessages: max, chunking: true, maxMessageSize: 100)
+        _ = machine.producerCreated(lastSequenceID: -1, maxMessageSize: 100)
+        return machine
+    }
+
+    /// Sends a message above the limit and builds it as `chunks` frames "s<seq>-c<i>", the way
+    /// PartitionProducer does with the job the machine returns.
+    func sendChunked(_ machine: inout Machine, tag: Int, chunks: Int, at time: NIODeadline? = nil) -> UInt64? {
         #expect(machine.reserveSlot() == .reserved)
-        let sequenceID = machine.assignSequenceID(explicit: nil)
-        for index in 0..<chunks {
-            let completions: Machine.Completions = index == chunks - 1 ? .one(tag) : .earlierChunk
-            _ = machine.enqueue(Machine.Entry(sequenceID: sequenceID, highestSequenceID: sequenceID, frame: ByteBuffer(string: "s\(sequenceID)-c\(index)"),
-                                              completions: completions, enqueuedAt: time ?? t0))
+        let plan = machine.send(PulsarOutgoingMessage(payload: ByteBuffer(repeating: 1, count: 250)), completion: tag, now: time ?? t0, publishTime: 0)
+        guard plan.jobs.count == 1, let job = plan.jobs.first, case .single(let sequenceID, _) = job.content, job.chunking else {
+            Issue.record("expected one job for a message that may need chunking")
+            return nil
         }
+        let frames = (0..<chunks).map { ByteBuffer(string: "s\(sequenceID)-c\($0)") }
+        _ = machine.framesBuilt(entryID: job.entryID, .success(frames))
         return sequenceID
     }
 
     @Test func theMessageCompletesOnTheLastChunksReceiptOnly() {
-        var machine = Machine(maxPendingMessages: 10)
-        _ = machine.producerCreated(lastSequenceID: -1)
-        let sequenceID = enqueueChunked(&machine, tag: 1, chunks: 3)
-        #expect(machine.pendingCount == 3)
+        var machine = readyMachine()
+        guard let sequenceID = sendChunked(&machine, tag: 1, chunks: 3) else { return }
+        #expect(machine.takeOutbox().count == 3)
+        #expect(machine.pendingCount == 1)
         #expect(machine.occupiedSlots == 1)
         for entry in 0..<2 {
             guard case .resolved(let resolution) = machine.receiptReceived(sequenceID: sequenceID, messageID: messageID(UInt64(entry))) else {
                 Issue.record("receipt for chunk \(entry) not taken")
                 return
             }
-            #expect(resolution.succeeded.allSatisfy { $0.0.completions.count == 0 })
+            #expect(resolution.isEmpty)
             #expect(machine.occupiedSlots == 1)
         }
         guard case .resolved(let last) = machine.receiptReceived(sequenceID: sequenceID, messageID: messageID(2)) else {
@@ -47,7 +55,7 @@ import Testing
             return
         }
         guard case .one(let tag)? = last.succeeded.first?.0.completions else {
-            Issue.record("the last chunk carries the completion")
+            Issue.record("the message's completion runs once")
             return
         }
         #expect(tag == 1)
@@ -58,30 +66,30 @@ import Testing
     }
 
     @Test func aChunkedMessageHoldsOneSlot() {
-        var machine = Machine(maxPendingMessages: 2)
-        _ = machine.producerCreated(lastSequenceID: -1)
-        _ = enqueueChunked(&machine, tag: 1, chunks: 5)
-        _ = enqueueChunked(&machine, tag: 2, chunks: 5)
-        #expect(machine.pendingCount == 10)
-        #expect(machine.reserveSlot() == .mustWait)
+        var machine = readyMachine(max: 2)
+        _ = sendChunked(&machine, tag: 1, chunks: 5)
+        _ = sendChunked(&machine, tag: 2, chunks: 5)
+        #expect(machine.takeOutbox().count == 10)
+        guard case .mustWait = machine.reserveSlot() else {
+            Issue.record("two chunked messages fill two slots")
+            return
+        }
     }
 
     @Test func reconnectResendsTheUnacknowledgedChunksUnchanged() {
-        var machine = Machine(maxPendingMessages: 10)
-        _ = machine.producerCreated(lastSequenceID: -1)
-        let sequenceID = enqueueChunked(&machine, tag: 1, chunks: 4)
+        var machine = readyMachine()
+        guard let sequenceID = sendChunked(&machine, tag: 1, chunks: 4) else { return }
         _ = machine.receiptReceived(sequenceID: sequenceID, messageID: messageID(0))
         _ = machine.disconnected(jitter: 0)
-        let frames = machine.producerCreated(lastSequenceID: -1)
-        #expect(frames.map { String(buffer: $0) } == ["s0-c1", "s0-c2", "s0-c3"])
+        _ = machine.producerCreated(lastSequenceID: -1, maxMessageSize: 100)
+        #expect(machine.takeOutbox().map { String(buffer: $0) } == ["s0-c1", "s0-c2", "s0-c3"])
     }
 
-    @Test func aTimeoutFailsEveryChunkAndTheMessageOnce() {
-        var machine = Machine(maxPendingMessages: 10)
-        _ = machine.producerCreated(lastSequenceID: -1)
-        _ = enqueueChunked(&machine, tag: 1, chunks: 3)
+    @Test func aTimeoutFailsTheMessageOnce() {
+        var machine = readyMachine()
+        _ = sendChunked(&machine, tag: 1, chunks: 3)
         let resolution = machine.checkTimeouts(now: t0 + .seconds(31), sendTimeout: .seconds(30))
-        #expect(resolution.failed.count == 3)
+        #expect(resolution.failed.count == 1)
         #expect(resolution.failed.flatMap { $0.0.completions.all } == [1])
         #expect(machine.occupiedSlots == 0)
     }
